@@ -1,0 +1,47 @@
+package agent
+
+import "context"
+
+// Datapath is what the reconciler drives: OVS (ovs/) or Linux bridges
+// (linuxbridge/). It is level-triggered: Sync is handed the whole desired
+// state of this host each time and makes the datapath match it.
+type Datapath interface {
+	// Start connects to the datapath and prepares it (e.g. ensures the
+	// integration bridge). It returns once the datapath's state is known.
+	Start(ctx context.Context) error
+	// Sync makes the datapath hold exactly the given wired ports among those
+	// it owns (creating, updating and removing in as few transactions as it
+	// can) and reports the observed state of each desired port.
+	Sync(ctx context.Context, desired []WiredPort) ([]PortState, error)
+	// Changes signals (without payload) that actual state may have changed,
+	// so the reconciler should run Sync again.
+	Changes() <-chan struct{}
+	// Ready returns nil when the datapath can be wired into, else why not.
+	Ready() error
+	// Close releases connections; it does not unwire anything.
+	Close() error
+}
+
+// DeadVLAN is the tag a port gets while it must pass no traffic (admin DOWN
+// or not yet bound): VLAN 4095 is reserved and never forwarded.
+const DeadVLAN = 4095
+
+// WiredPort is one attachment as the datapath must realise it.
+type WiredPort struct {
+	AttachmentID string // interface id (iface-id in OVS external_ids)
+	PortID       string // Quantum port id
+	NetworkID    string
+	Device       string // host device to plug, e.g. tap1234
+	MAC          string
+	VMID         string
+	Segment      Segment
+	VLAN         int  // local tag on the integration bridge; DeadVLAN when AdminUp is false
+	AdminUp      bool // the port's admin state is ACTIVE
+}
+
+// PortState is what the datapath observes of one WiredPort.
+type PortState struct {
+	AttachmentID string
+	Status       string // StatusProvisioning, StatusUp, StatusDown or StatusFailed
+	Reason       string
+}

@@ -1,0 +1,33 @@
+package agent
+
+import "context"
+
+// Service is the API-facing surface of the agent: every operation of API.md,
+// tenant-scoped. A network of another tenant is reported as not found. Every
+// write returns only once it is durable in the Quantum DB.
+//
+// api/ declares the same method set as its own interface; this one exists so
+// the agent's implementation is checked against it at compile time.
+type Service interface {
+	ListNetworks(ctx context.Context, tenant string, withPorts bool) ([]Network, error)
+	GetNetwork(ctx context.Context, tenant, netID string, withPorts bool) (Network, error)
+	CreateNetwork(ctx context.Context, tenant string, spec NetworkSpec) (Network, error)
+	RenameNetwork(ctx context.Context, tenant, netID, name string) error
+	DeleteNetwork(ctx context.Context, tenant, netID string) error
+
+	ListPorts(ctx context.Context, tenant, netID string) ([]Port, error)
+	GetPort(ctx context.Context, tenant, netID, portID string) (Port, error)
+	CreatePort(ctx context.Context, tenant, netID, state string) (Port, error)
+	SetPortState(ctx context.Context, tenant, netID, portID, state string) error
+	DeletePort(ctx context.Context, tenant, netID, portID string) error
+
+	// GetAttachment returns nil, nil when the port has no attachment.
+	GetAttachment(ctx context.Context, tenant, netID, portID string) (*Attachment, error)
+	Plug(ctx context.Context, tenant, netID, portID string, spec AttachmentSpec) error
+	// Unplug is a no-op when the port holds nothing.
+	Unplug(ctx context.Context, tenant, netID, portID string) error
+	ListAttachments(ctx context.Context, tenant, netID string) ([]Attachment, error)
+	// PlugIntoNetwork plugs into a free ACTIVE port of the network, or a new
+	// ACTIVE port, and returns that port.
+	PlugIntoNetwork(ctx context.Context, tenant, netID string, spec AttachmentSpec) (Port, error)
+}
