@@ -1,0 +1,91 @@
+package ovs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/quantum-agent/quantum-agent/ovs/vswitch"
+)
+
+// ensureBridge creates the integration bridge, with its local internal port,
+// when it is missing. An existing bridge is used as it is: its datapath type
+// is never rewritten.
+func (d *Datapath) ensureBridge(ctx context.Context) error {
+	snap, err := d.snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	if snap.bridge != nil {
+		if snap.bridge.DatapathType != d.cfg.DatapathType && !(snap.bridge.DatapathType == "" && d.cfg.DatapathType == DatapathSystem) {
+			d.log.Info("using existing integration bridge with its own datapath type",
+				"datapath_type", snap.bridge.DatapathType, "configured", d.cfg.DatapathType)
+		}
+		return nil
+	}
+	if snap.root == nil {
+		return fmt.Errorf("create integration bridge %s: Open_vSwitch table has no row", d.cfg.Bridge)
+	}
+	ops, err := d.createBridgeOps(snap.root)
+	if err != nil {
+		return fmt.Errorf("create integration bridge %s: %w", d.cfg.Bridge, err)
+	}
+	if _, err := d.transact(ctx, ops); err != nil {
+		return fmt.Errorf("create integration bridge %s: %w", d.cfg.Bridge, err)
+	}
+	d.log.Info("created integration bridge", "datapath_type", d.cfg.DatapathType)
+	return d.waitCache(ctx, func(s *snapshot) bool { return s.bridge != nil })
+}
+
+func (d *Datapath) createBridgeOps(root *vswitch.OpenvSwitch) ([]ovsdb.Operation, error) {
+	marker := map[string]string{ownerKey: d.cfg.Host}
+	iface := &vswitch.Interface{UUID: "local_iface", Name: d.cfg.Bridge, Type: "internal", ExternalIDs: marker}
+	port := &vswitch.Port{UUID: "local_port", Name: d.cfg.Bridge, Interfaces: []string{iface.UUID}, ExternalIDs: marker}
+	br := &vswitch.Bridge{
+		UUID:         "int_bridge",
+		Name:         d.cfg.Bridge,
+		DatapathType: d.cfg.DatapathType,
+		Ports:        []string{port.UUID},
+		ExternalIDs:  marker,
+	}
+	var ops []ovsdb.Operation
+	for _, m := range []model.Model{iface, port, br} {
+		op, err := d.client.Create(m)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, op...)
+	}
+	add, err := d.client.Where(root).Mutate(root, model.Mutation{
+		Field:   &root.Bridges,
+		Mutator: ovsdb.MutateOperationInsert,
+		Value:   []string{br.UUID},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return append(ops, add...), nil
+}
+
+// warnTSO warns when the bridge uses the userspace datapath without
+// userspace TSO: TCP through veth ports then moves no data at all.
+func (d *Datapath) warnTSO() {
+	if w := d.tsoWarning(); w != "" {
+		d.log.Warn(w)
+	}
+}
+
+func (d *Datapath) tsoWarning() string {
+	snap, err := d.snapshot(context.Background())
+	if err != nil || snap.bridge == nil || snap.root == nil {
+		return ""
+	}
+	if snap.bridge.DatapathType != DatapathNetdev || snap.root.OtherConfig["userspace-tso-enable"] == "true" {
+		return ""
+	}
+	return fmt.Sprintf("integration bridge %s uses the userspace (netdev) datapath but "+
+		"Open_vSwitch other_config:userspace-tso-enable is not true: TCP through veth ports will stall; "+
+		"set it and restart ovs-vswitchd", d.cfg.Bridge)
+}

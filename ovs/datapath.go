@@ -1,0 +1,242 @@
+package ovs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/go-logr/logr"
+	"github.com/ovn-kubernetes/libovsdb/cache"
+	"github.com/ovn-kubernetes/libovsdb/client"
+	"github.com/ovn-kubernetes/libovsdb/model"
+
+	"github.com/quantum-agent/quantum-agent/agent"
+	"github.com/quantum-agent/quantum-agent/ovs/vswitch"
+)
+
+// External_ids keys the datapath reads and writes.
+const (
+	ownerKey     = "quantum-agent-owner"
+	ifaceIDKey   = "iface-id"
+	macKey       = "attached-mac"
+	vmKey        = "vm-uuid"
+	ifaceStatKey = "iface-status"
+	portIDKey    = "quantum-port-id"
+	networkKey   = "quantum-network-id"
+)
+
+// Datapath types of a bridge.
+const (
+	DatapathSystem = "system"
+	DatapathNetdev = "netdev"
+)
+
+// Config says which Open_vSwitch database and bridge to drive.
+type Config struct {
+	OVSDB        string // endpoint, e.g. unix:/run/openvswitch/db.sock
+	Bridge       string // integration bridge; default br-int
+	DatapathType string // for a bridge we create: system (default) or netdev
+	Host         string // value of the ownership marker; required
+	// ClientLogLevel is the lowest level libovsdb's own log lines are
+	// passed on at (it logs every transaction at debug). Default: warn.
+	ClientLogLevel *slog.Level
+}
+
+// Datapath wires ports into an OVS integration bridge.
+type Datapath struct {
+	cfg     Config
+	log     *slog.Logger
+	client  client.Client
+	changes chan struct{}
+
+	syncMu sync.Mutex // one Sync at a time
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	closed atomic.Bool
+
+	transactions atomic.Int64 // Transact calls made, for tests
+}
+
+var _ agent.Datapath = (*Datapath)(nil)
+
+// reconnectPoll is how often the datapath checks whether the client has
+// reconnected (libovsdb has no reconnect callback).
+const reconnectPoll = 500 * time.Millisecond
+
+// New validates cfg and builds a Datapath; it does not connect (see Start).
+func New(cfg Config, log *slog.Logger) (*Datapath, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.Bridge == "" {
+		cfg.Bridge = "br-int"
+	}
+	if cfg.DatapathType == "" {
+		cfg.DatapathType = DatapathSystem
+	}
+	switch {
+	case cfg.OVSDB == "":
+		return nil, errors.New("ovs datapath: no Open_vSwitch database endpoint configured")
+	case cfg.Host == "":
+		return nil, errors.New("ovs datapath: no host name configured (ownership marker)")
+	case cfg.DatapathType != DatapathSystem && cfg.DatapathType != DatapathNetdev:
+		return nil, fmt.Errorf("ovs datapath: datapath type %q is neither %q nor %q",
+			cfg.DatapathType, DatapathSystem, DatapathNetdev)
+	}
+	dbModel, err := vswitch.FullDatabaseModel()
+	if err != nil {
+		return nil, fmt.Errorf("ovs datapath: build Open_vSwitch model: %w", err)
+	}
+	level := slog.LevelWarn
+	if cfg.ClientLogLevel != nil {
+		level = *cfg.ClientLogLevel
+	}
+	clientLog := logr.FromSlogHandler(&levelHandler{
+		Handler: log.With("component", "libovsdb").Handler(),
+		min:     level,
+	})
+	bo := backoff.NewExponentialBackOff()
+	bo.MaxInterval = 5 * time.Second
+	bo.MaxElapsedTime = 0 // retry for as long as the agent runs
+	c, err := client.NewOVSDBClient(dbModel,
+		client.WithEndpoint(cfg.OVSDB),
+		client.WithReconnect(10*time.Second, bo),
+		client.WithLogger(&clientLog),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("ovs datapath: client for %s: %w", cfg.OVSDB, err)
+	}
+	return &Datapath{
+		cfg:     cfg,
+		log:     log.With("datapath", "ovs", "bridge", cfg.Bridge),
+		client:  c,
+		changes: make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+	}, nil
+}
+
+// Start connects, monitors the tables the datapath needs and ensures the
+// integration bridge exists. It returns once the cache holds the database.
+func (d *Datapath) Start(ctx context.Context) error {
+	if err := d.client.Connect(ctx); err != nil {
+		return fmt.Errorf("connect to Open_vSwitch database %s: %w", d.cfg.OVSDB, err)
+	}
+	d.client.Cache().AddEventHandler(&cache.EventHandlerFuncs{
+		AddFunc:    func(string, model.Model) { d.signal() },
+		UpdateFunc: func(string, model.Model, model.Model) { d.signal() },
+		DeleteFunc: func(string, model.Model) { d.signal() },
+	})
+	if _, err := d.client.Monitor(ctx, d.newMonitor()); err != nil {
+		return fmt.Errorf("monitor Open_vSwitch database %s: %w", d.cfg.OVSDB, err)
+	}
+	if err := d.ensureBridge(ctx); err != nil {
+		return err
+	}
+	d.warnTSO()
+	d.wg.Add(1)
+	go d.watchConnection()
+	return nil
+}
+
+// newMonitor asks only for the columns the datapath reads, so that the
+// statistics vswitchd rewrites every few seconds cause no traffic or wakeups.
+func (d *Datapath) newMonitor() *client.Monitor {
+	var (
+		ovs   vswitch.OpenvSwitch
+		br    vswitch.Bridge
+		port  vswitch.Port
+		iface vswitch.Interface
+	)
+	return d.client.NewMonitor(
+		client.WithTable(&ovs, &ovs.Bridges, &ovs.OtherConfig),
+		client.WithTable(&br, &br.Name, &br.Ports, &br.DatapathType, &br.ExternalIDs),
+		client.WithTable(&port, &port.Name, &port.Interfaces, &port.Tag, &port.ExternalIDs),
+		client.WithTable(&iface, &iface.Name, &iface.Type, &iface.ExternalIDs,
+			&iface.Ofport, &iface.Error, &iface.LinkState),
+	)
+}
+
+// Changes signals that the bridge, its ports or interfaces may have changed,
+// or that the database connection came back.
+func (d *Datapath) Changes() <-chan struct{} { return d.changes }
+
+func (d *Datapath) signal() {
+	select {
+	case d.changes <- struct{}{}:
+	default:
+	}
+}
+
+// watchConnection signals Changes when the client has reconnected, since
+// the database may have changed while it was away.
+func (d *Datapath) watchConnection() {
+	defer d.wg.Done()
+	t := time.NewTicker(reconnectPoll)
+	defer t.Stop()
+	was := true
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+		}
+		now := d.client.Connected()
+		switch {
+		case now && !was:
+			d.log.Info("reconnected to Open_vSwitch database", "endpoint", d.cfg.OVSDB)
+			d.signal()
+		case !now && was:
+			d.log.Warn("lost Open_vSwitch database connection, reconnecting", "endpoint", d.cfg.OVSDB)
+		}
+		was = now
+	}
+}
+
+// Ready returns nil when the database is connected and the integration bridge
+// exists with a working datapath, else why not.
+func (d *Datapath) Ready() error {
+	if !d.client.Connected() {
+		return fmt.Errorf("not connected to Open_vSwitch database %s", d.cfg.OVSDB)
+	}
+	snap, err := d.snapshot(context.Background())
+	if err != nil {
+		return err
+	}
+	return snap.bridgeProblem(d.cfg.Bridge)
+}
+
+// Close stops watching and closes the database connection; it unwires
+// nothing.
+func (d *Datapath) Close() error {
+	if d.closed.Swap(true) {
+		return nil
+	}
+	close(d.stop)
+	d.wg.Wait()
+	d.client.Close()
+	return nil
+}
+
+// levelHandler passes on only records at or above min: libovsdb gets its
+// own level, independent of the agent's.
+type levelHandler struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h *levelHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h *levelHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &levelHandler{Handler: h.Handler.WithAttrs(as), min: h.min}
+}
+
+func (h *levelHandler) WithGroup(name string) slog.Handler {
+	return &levelHandler{Handler: h.Handler.WithGroup(name), min: h.min}
+}

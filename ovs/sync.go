@@ -1,0 +1,300 @@
+package ovs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/quantum-agent/quantum-agent/agent"
+	"github.com/quantum-agent/quantum-agent/ovs/vswitch"
+)
+
+// cacheWait bounds how long Sync waits for its own transaction to show up
+// in the cache before it reports states (reporting PROVISIONING if it has not).
+const cacheWait = 5 * time.Second
+
+// plan is what one Sync changes: all of it goes into one transaction.
+type plan struct {
+	ops      []ovsdb.Operation
+	newIfs   []model.Model     // interfaces to insert
+	newPorts []model.Model     // ports to insert
+	addPorts []string          // named UUIDs of new ports, inserted into Bridge.ports
+	delPorts []string          // UUIDs of owned ports no longer desired
+	failed   map[string]string // attachment id -> reason it cannot be wired
+	created  []string          // devices created, for the log
+	updated  []string          // devices updated, for the log
+}
+
+// Sync makes the owned ports of the integration bridge exactly desired, in
+// one transaction, and reports each desired port's observed state.
+func (d *Datapath) Sync(ctx context.Context, desired []agent.WiredPort) ([]agent.PortState, error) {
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
+	if !d.client.Connected() {
+		return nil, fmt.Errorf("sync %d ports: not connected to Open_vSwitch database %s", len(desired), d.cfg.OVSDB)
+	}
+	snap, err := d.snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sync %d ports: %w", len(desired), err)
+	}
+	if snap.bridge == nil { // deleted by hand since Start: heal it first
+		if err := d.ensureBridge(ctx); err != nil {
+			return nil, fmt.Errorf("sync %d ports: %w", len(desired), err)
+		}
+		if snap, err = d.snapshot(ctx); err != nil {
+			return nil, fmt.Errorf("sync %d ports: %w", len(desired), err)
+		}
+	}
+	p, err := d.plan(snap, desired)
+	if err != nil {
+		return nil, fmt.Errorf("sync %d ports: %w", len(desired), err)
+	}
+	if len(p.ops) > 0 {
+		if _, err := d.transact(ctx, p.ops); err != nil {
+			return nil, fmt.Errorf("sync %d ports on bridge %s: %w", len(desired), d.cfg.Bridge, err)
+		}
+		d.log.Info("synced ports", "created", len(p.created), "updated", len(p.updated), "deleted", len(p.delPorts))
+		d.waitApplied(ctx, desired, p)
+		if snap, err = d.snapshot(ctx); err != nil {
+			return nil, fmt.Errorf("sync %d ports: %w", len(desired), err)
+		}
+	}
+	return d.states(snap, desired, p.failed), nil
+}
+
+// plan computes the operations that make the owned ports match desired.
+func (d *Datapath) plan(snap *snapshot, desired []agent.WiredPort) (*plan, error) {
+	p := &plan{failed: map[string]string{}}
+	wanted := make(map[string]string, len(desired)) // device -> attachment id
+	for i, w := range desired {
+		if other, dup := wanted[w.Device]; dup {
+			p.failed[w.AttachmentID] = fmt.Sprintf("device %s is also wanted by attachment %s", w.Device, other)
+			continue
+		}
+		if w.Device == "" {
+			p.failed[w.AttachmentID] = "attachment names no device"
+			continue
+		}
+		wanted[w.Device] = w.AttachmentID
+		existing := snap.portByName[w.Device]
+		switch {
+		case existing == nil && snap.ifByName[w.Device] == nil:
+			d.planCreate(p, i, w)
+		case !snap.owned(existing, d.cfg.Host):
+			p.failed[w.AttachmentID] = fmt.Sprintf("device %s is already on bridge port not owned by quantum-agent", w.Device)
+		default:
+			if err := d.planUpdate(p, snap, existing, w); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for u := range snap.onBridge {
+		port := snap.portByUUID[u]
+		if port == nil || !snap.owned(port, d.cfg.Host) || port.Name == d.cfg.Bridge {
+			continue
+		}
+		if _, keep := wanted[port.Name]; !keep {
+			p.delPorts = append(p.delPorts, port.UUID)
+		}
+	}
+	return p, d.planBridgePorts(p, snap.bridge)
+}
+
+func (d *Datapath) planCreate(p *plan, i int, w agent.WiredPort) {
+	iface := &vswitch.Interface{
+		UUID:        fmt.Sprintf("iface%d", i),
+		Name:        w.Device,
+		ExternalIDs: d.ifaceExternalIDs(nil, w),
+	}
+	tag := portTag(w)
+	port := &vswitch.Port{
+		UUID:        fmt.Sprintf("port%d", i),
+		Name:        w.Device,
+		Interfaces:  []string{iface.UUID},
+		Tag:         &tag,
+		ExternalIDs: d.portExternalIDs(nil, w),
+	}
+	p.newIfs = append(p.newIfs, iface)
+	p.newPorts = append(p.newPorts, port)
+	p.addPorts = append(p.addPorts, port.UUID)
+	p.created = append(p.created, w.Device)
+}
+
+func (d *Datapath) planUpdate(p *plan, snap *snapshot, port *vswitch.Port, w agent.WiredPort) error {
+	iface := snap.portInterface(port, w.Device)
+	if iface == nil {
+		p.failed[w.AttachmentID] = fmt.Sprintf("port %s has no interface %s", w.Device, w.Device)
+		return nil
+	}
+	changed := false
+	tag := portTag(w)
+	if ids := d.portExternalIDs(port.ExternalIDs, w); port.Tag == nil || *port.Tag != tag || !maps.Equal(ids, port.ExternalIDs) {
+		row := &vswitch.Port{UUID: port.UUID, Tag: &tag, ExternalIDs: ids}
+		ops, err := d.client.Where(row).Update(row, &row.Tag, &row.ExternalIDs)
+		if err != nil {
+			return fmt.Errorf("update port %s for attachment %s: %w", w.Device, w.AttachmentID, err)
+		}
+		p.ops = append(p.ops, ops...)
+		changed = true
+	}
+	if ids := d.ifaceExternalIDs(iface.ExternalIDs, w); !maps.Equal(ids, iface.ExternalIDs) {
+		row := &vswitch.Interface{UUID: iface.UUID, ExternalIDs: ids}
+		ops, err := d.client.Where(row).Update(row, &row.ExternalIDs)
+		if err != nil {
+			return fmt.Errorf("update interface %s for attachment %s: %w", w.Device, w.AttachmentID, err)
+		}
+		p.ops = append(p.ops, ops...)
+		changed = true
+	}
+	if changed {
+		p.updated = append(p.updated, w.Device)
+	}
+	return nil
+}
+
+// planBridgePorts adds the inserts and the Bridge.ports mutations; OVS garbage-collects the
+// Port and Interface rows that deleted ports leave unreferenced.
+func (d *Datapath) planBridgePorts(p *plan, br *vswitch.Bridge) error {
+	for _, rows := range [][]model.Model{p.newIfs, p.newPorts} {
+		if len(rows) == 0 {
+			continue
+		}
+		ops, err := d.client.Create(rows...)
+		if err != nil {
+			return fmt.Errorf("create %d rows on bridge %s: %w", len(rows), d.cfg.Bridge, err)
+		}
+		p.ops = append(p.ops, ops...)
+	}
+	var muts []model.Mutation
+	if len(p.delPorts) > 0 {
+		muts = append(muts, model.Mutation{Field: &br.Ports, Mutator: ovsdb.MutateOperationDelete, Value: p.delPorts})
+	}
+	if len(p.addPorts) > 0 {
+		muts = append(muts, model.Mutation{Field: &br.Ports, Mutator: ovsdb.MutateOperationInsert, Value: p.addPorts})
+	}
+	if len(muts) == 0 {
+		return nil
+	}
+	ops, err := d.client.Where(br).Mutate(br, muts...)
+	if err != nil {
+		return fmt.Errorf("change ports of bridge %s: %w", d.cfg.Bridge, err)
+	}
+	p.ops = append(p.ops, ops...)
+	return nil
+}
+
+// portTag is the local VLAN a port gets: DeadVLAN while admin down or
+// without a usable tag.
+func portTag(w agent.WiredPort) int {
+	if !w.AdminUp || w.VLAN < 1 || w.VLAN > 4094 {
+		return agent.DeadVLAN
+	}
+	return w.VLAN
+}
+
+// portExternalIDs returns cur with the keys the datapath owns set for w;
+// keys others put there are kept.
+func (d *Datapath) portExternalIDs(cur map[string]string, w agent.WiredPort) map[string]string {
+	ids := maps.Clone(cur)
+	if ids == nil {
+		ids = map[string]string{}
+	}
+	ids[ownerKey] = d.cfg.Host
+	setOrDelete(ids, portIDKey, w.PortID)
+	setOrDelete(ids, networkKey, w.NetworkID)
+	return ids
+}
+
+func (d *Datapath) ifaceExternalIDs(cur map[string]string, w agent.WiredPort) map[string]string {
+	ids := maps.Clone(cur)
+	if ids == nil {
+		ids = map[string]string{}
+	}
+	ids[ownerKey] = d.cfg.Host
+	ids[ifaceIDKey] = w.AttachmentID
+	ids[ifaceStatKey] = "active"
+	setOrDelete(ids, macKey, w.MAC)
+	setOrDelete(ids, vmKey, w.VMID)
+	return ids
+}
+
+func setOrDelete(m map[string]string, k, v string) {
+	if v == "" {
+		delete(m, k)
+		return
+	}
+	m[k] = v
+}
+
+// transact sends ops as one transaction and returns every operation's
+// error joined, so that callers can errors.Is/As them.
+func (d *Datapath) transact(ctx context.Context, ops []ovsdb.Operation) ([]ovsdb.OperationResult, error) {
+	d.transactions.Add(1)
+	res, err := d.client.Transact(ctx, ops...)
+	if err != nil {
+		return nil, fmt.Errorf("transact on %s: %w", d.cfg.OVSDB, err)
+	}
+	opErrs, err := ovsdb.CheckOperationResults(res, ops)
+	if err == nil {
+		return res, nil
+	}
+	errs := []error{err}
+	for _, e := range opErrs {
+		if e != nil {
+			errs = append(errs, e)
+		}
+	}
+	return nil, errors.Join(errs...)
+}
+
+// waitApplied waits, boundedly, until the cache shows this Sync's ports
+// created and deleted, so the next Sync diffs against its result.
+func (d *Datapath) waitApplied(ctx context.Context, desired []agent.WiredPort, p *plan) {
+	created := make(map[string]bool, len(p.created))
+	for _, dev := range p.created {
+		created[dev] = true
+	}
+	ctx, cancel := context.WithTimeout(ctx, cacheWait)
+	defer cancel()
+	err := d.waitCache(ctx, func(s *snapshot) bool {
+		for dev := range created {
+			if port := s.portByName[dev]; port == nil || !s.onBridge[port.UUID] {
+				return false
+			}
+		}
+		for _, u := range p.delPorts {
+			if s.onBridge[u] {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		d.log.Warn("own transaction not yet visible in the cache", "err", err)
+	}
+}
+
+// waitCache polls the cache until cond holds or ctx ends.
+func (d *Datapath) waitCache(ctx context.Context, cond func(*snapshot) bool) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		snap, err := d.snapshot(ctx)
+		if err != nil {
+			return err
+		}
+		if cond(snap) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for Open_vSwitch cache: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+}

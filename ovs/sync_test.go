@@ -1,0 +1,426 @@
+package ovs
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/ovn-kubernetes/libovsdb/client"
+	"github.com/ovn-kubernetes/libovsdb/database/inmemory"
+	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+	"github.com/ovn-kubernetes/libovsdb/server"
+
+	"github.com/quantum-agent/quantum-agent/agent"
+	"github.com/quantum-agent/quantum-agent/ovs/vswitch"
+)
+
+// fakeOVS is libovsdb's in-process server holding the Open_vSwitch schema,
+// plus a second client playing the operator and ovs-vswitchd.
+type fakeOVS struct {
+	endpoint string
+	peer     client.Client
+	rootUUID string
+}
+
+func startFakeOVS(t *testing.T) *fakeOVS {
+	t.Helper()
+	clientModel, err := vswitch.FullDatabaseModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbModel, errs := model.NewDatabaseModel(vswitch.Schema(), clientModel)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	logger := logr.Discard()
+	db := inmemory.NewDatabase(map[string]model.ClientDBModel{vswitch.Schema().Name: clientModel}, &logger)
+	srv, err := server.NewOvsdbServer(db, &logger, dbModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "qa-ovs-unit-") // short: unix socket paths are limited
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "db.sock")
+	go func() { _ = srv.Serve("unix", sock) }()
+	t.Cleanup(srv.Close)
+	waitFor(t, "in-process ovsdb server ready", srv.Ready)
+
+	f := &fakeOVS{endpoint: "unix:" + sock}
+	f.peer, err = client.NewOVSDBClient(clientModel, client.WithEndpoint(f.endpoint), client.WithLogger(&logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := f.peer.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.peer.Close)
+	if _, err := f.peer.MonitorAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	root := &vswitch.OpenvSwitch{UUID: "root"}
+	ops, err := f.peer.Create(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := f.transact(t, ops)
+	f.rootUUID = res[0].UUID.GoUUID
+	return f
+}
+
+func (f *fakeOVS) transact(t *testing.T, ops []ovsdb.Operation) []ovsdb.OperationResult {
+	t.Helper()
+	res, err := f.peer.Transact(context.Background(), ops...)
+	if err == nil {
+		_, err = ovsdb.CheckOperationResults(res, ops)
+	}
+	if err != nil {
+		t.Fatalf("peer transaction: %v", err)
+	}
+	return res
+}
+
+// addBridge adds a bridge the way an operator would, with no marker.
+func (f *fakeOVS) addBridge(t *testing.T, name, dpType string) {
+	t.Helper()
+	br := &vswitch.Bridge{UUID: "br", Name: name, DatapathType: dpType}
+	ops, err := f.peer.Create(br)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := &vswitch.OpenvSwitch{UUID: f.rootUUID}
+	mut, err := f.peer.Where(root).Mutate(root, model.Mutation{Field: &root.Bridges, Mutator: ovsdb.MutateOperationInsert, Value: []string{br.UUID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.transact(t, append(ops, mut...))
+}
+
+// addForeignPort adds a port without the ownership marker to bridge.
+func (f *fakeOVS) addForeignPort(t *testing.T, bridge, name string) {
+	t.Helper()
+	var brs []vswitch.Bridge
+	waitFor(t, "bridge in peer cache", func() bool {
+		brs = nil
+		_ = f.peer.List(context.Background(), &brs)
+		return slices.ContainsFunc(brs, func(b vswitch.Bridge) bool { return b.Name == bridge })
+	})
+	br := &brs[slices.IndexFunc(brs, func(b vswitch.Bridge) bool { return b.Name == bridge })]
+	iface := &vswitch.Interface{UUID: "fi", Name: name, ExternalIDs: map[string]string{"owner": "operator"}}
+	port := &vswitch.Port{UUID: "fp", Name: name, Interfaces: []string{"fi"}, ExternalIDs: map[string]string{"owner": "operator"}}
+	ops, err := f.peer.Create(iface)
+	if err != nil {
+		t.Fatal(err)
+	}
+	portOps, err := f.peer.Create(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops = append(ops, portOps...)
+	mut, err := f.peer.Where(br).Mutate(br, model.Mutation{Field: &br.Ports, Mutator: ovsdb.MutateOperationInsert, Value: []string{"fp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.transact(t, append(ops, mut...))
+}
+
+// setInterface plays ovs-vswitchd: it writes ofport, error and link_state.
+func (f *fakeOVS) setInterface(t *testing.T, name string, ofport int, errText, link string) {
+	t.Helper()
+	iface := &vswitch.Interface{Name: name}
+	waitFor(t, "interface "+name+" in peer cache", func() bool {
+		return f.peer.Get(context.Background(), iface) == nil
+	})
+	iface.Ofport = &ofport
+	iface.Error = nil
+	if errText != "" {
+		iface.Error = &errText
+	}
+	iface.LinkState = nil
+	if link != "" {
+		iface.LinkState = &link
+	}
+	ops, err := f.peer.Where(iface).Update(iface, &iface.Ofport, &iface.Error, &iface.LinkState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.transact(t, ops)
+}
+
+func (f *fakeOVS) ports(t *testing.T) map[string]vswitch.Port {
+	t.Helper()
+	var ports []vswitch.Port
+	if err := f.peer.List(context.Background(), &ports); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]vswitch.Port{}
+	for _, p := range ports {
+		out[p.Name] = p
+	}
+	return out
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func startDatapath(t *testing.T, f *fakeOVS, dpType string) *Datapath {
+	t.Helper()
+	d, err := New(Config{OVSDB: f.endpoint, DatapathType: dpType, Host: "hv1"},
+		slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return d
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func wired(n int, vlan int) agent.WiredPort {
+	id := string(rune('a' + n))
+	return agent.WiredPort{
+		AttachmentID: "att-" + id, PortID: "port-" + id, NetworkID: "net-1",
+		Device: "tap" + id, MAC: "fa:16:3e:00:00:0" + id, VMID: "vm-" + id,
+		VLAN: vlan, AdminUp: true,
+	}
+}
+
+func syncOK(t *testing.T, d *Datapath, desired ...agent.WiredPort) map[string]agent.PortState {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	states, err := d.Sync(ctx, desired)
+	if err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	if len(states) != len(desired) {
+		t.Fatalf("Sync returned %d states for %d ports", len(states), len(desired))
+	}
+	out := map[string]agent.PortState{}
+	for _, s := range states {
+		out[s.AttachmentID] = s
+	}
+	return out
+}
+
+func TestStartCreatesBridge(t *testing.T) {
+	f := startFakeOVS(t)
+	d := startDatapath(t, f, DatapathNetdev)
+	if err := d.Ready(); err != nil {
+		t.Fatalf("Ready: %v", err)
+	}
+	br := &vswitch.Bridge{Name: "br-int"}
+	waitFor(t, "bridge in peer cache", func() bool { return f.peer.Get(context.Background(), br) == nil })
+	if br.DatapathType != DatapathNetdev || br.ExternalIDs[ownerKey] != "hv1" || len(br.Ports) != 1 {
+		t.Errorf("bridge = %+v, want netdev, owned by hv1, with its local port", br)
+	}
+	local := f.ports(t)["br-int"]
+	if local.ExternalIDs[ownerKey] != "hv1" {
+		t.Errorf("local port = %+v, want our marker", local)
+	}
+	root := &vswitch.OpenvSwitch{UUID: f.rootUUID}
+	if err := f.peer.Get(context.Background(), root); err != nil || !slices.Contains(root.Bridges, br.UUID) {
+		t.Errorf("Open_vSwitch.bridges = %v (err %v), want %s", root.Bridges, err, br.UUID)
+	}
+	// A second agent start must not create a second bridge.
+	d2 := startDatapath(t, f, DatapathNetdev)
+	if n := d2.transactions.Load(); n != 0 {
+		t.Errorf("restart made %d transactions, want 0", n)
+	}
+}
+
+func TestStartKeepsExistingBridgeType(t *testing.T) {
+	f := startFakeOVS(t)
+	f.addBridge(t, "br-int", DatapathSystem)
+	d := startDatapath(t, f, DatapathNetdev)
+	if n := d.transactions.Load(); n != 0 {
+		t.Errorf("Start made %d transactions on an existing bridge, want 0", n)
+	}
+	br := &vswitch.Bridge{Name: "br-int"}
+	if err := f.peer.Get(context.Background(), br); err != nil || br.DatapathType != DatapathSystem {
+		t.Errorf("bridge datapath_type = %q (err %v), want it kept as system", br.DatapathType, err)
+	}
+}
+
+func TestSyncCreatesUpdatesDeletes(t *testing.T) {
+	f := startFakeOVS(t)
+	d := startDatapath(t, f, DatapathNetdev)
+	a, b, c := wired(0, 101), wired(1, 101), wired(2, 102)
+	c.AdminUp = false
+
+	tx := d.transactions.Load()
+	states := syncOK(t, d, a, b, c)
+	if n := d.transactions.Load() - tx; n != 1 {
+		t.Errorf("create Sync made %d transactions, want 1", n)
+	}
+	for id, s := range states {
+		if s.Status != agent.StatusProvisioning {
+			t.Errorf("%s: status %s (%s), want PROVISIONING before vswitchd saw it", id, s.Status, s.Reason)
+		}
+	}
+	ports := f.ports(t)
+	wantTags := map[string]int{"tapa": 101, "tapb": 101, "tapc": agent.DeadVLAN}
+	for dev, tag := range wantTags {
+		p, ok := ports[dev]
+		if !ok || p.Tag == nil || *p.Tag != tag {
+			t.Fatalf("port %s = %+v, want tag %d", dev, p, tag)
+		}
+		if p.ExternalIDs[ownerKey] != "hv1" || p.ExternalIDs[portIDKey] == "" || p.ExternalIDs[networkKey] != "net-1" {
+			t.Errorf("port %s external_ids = %v", dev, p.ExternalIDs)
+		}
+	}
+	iface := &vswitch.Interface{Name: "tapa"}
+	if err := f.peer.Get(context.Background(), iface); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{ownerKey: "hv1", ifaceIDKey: "att-a", macKey: a.MAC, vmKey: "vm-a", ifaceStatKey: "active"}
+	if !mapsEqual(iface.ExternalIDs, want) {
+		t.Errorf("interface external_ids = %v, want %v", iface.ExternalIDs, want)
+	}
+
+	// Same desired state again: nothing to do, no transaction.
+	tx = d.transactions.Load()
+	syncOK(t, d, a, b, c)
+	if n := d.transactions.Load() - tx; n != 0 {
+		t.Errorf("idempotent Sync made %d transactions, want 0", n)
+	}
+
+	// Change a tag, admin-up c, drop b: one transaction.
+	a.VLAN = 103
+	c.AdminUp = true
+	tx = d.transactions.Load()
+	syncOK(t, d, a, c)
+	if n := d.transactions.Load() - tx; n != 1 {
+		t.Errorf("update Sync made %d transactions, want 1", n)
+	}
+	waitFor(t, "update visible to peer", func() bool {
+		ports = f.ports(t)
+		_, bThere := ports["tapb"]
+		return !bThere && *ports["tapa"].Tag == 103 && *ports["tapc"].Tag == 102
+	})
+	var ifaces []vswitch.Interface
+	if err := f.peer.List(context.Background(), &ifaces); err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(ifaces, func(i vswitch.Interface) bool { return i.Name == "tapb" }) {
+		t.Error("interface tapb was not garbage-collected with its port")
+	}
+}
+
+func TestSyncLeavesForeignPortsAlone(t *testing.T) {
+	f := startFakeOVS(t)
+	d := startDatapath(t, f, DatapathNetdev)
+	f.addForeignPort(t, "br-int", "tapop")
+	waitFor(t, "foreign port in datapath cache", func() bool {
+		s, err := d.snapshot(context.Background())
+		return err == nil && s.portByName["tapop"] != nil
+	})
+
+	clash := wired(0, 101)
+	clash.Device = "tapop"
+	states := syncOK(t, d, clash, wired(1, 101))
+	got := states[clash.AttachmentID]
+	if got.Status != agent.StatusFailed || got.Reason != "device tapop is already on bridge port not owned by quantum-agent" {
+		t.Errorf("clash state = %+v, want FAILED with the not-owned reason", got)
+	}
+	syncOK(t, d) // nothing desired: our own port goes, the operator's stays
+	waitFor(t, "our port removed", func() bool { _, ok := f.ports(t)["tapb"]; return !ok })
+	p, ok := f.ports(t)["tapop"]
+	if !ok || p.Tag != nil || p.ExternalIDs["owner"] != "operator" || len(p.ExternalIDs) != 1 {
+		t.Errorf("foreign port = %+v (present %v), want untouched", p, ok)
+	}
+	if _, ok := f.ports(t)["br-int"]; !ok {
+		t.Error("Sync deleted the bridge's local port")
+	}
+}
+
+func TestSyncReportsInterfaceState(t *testing.T) {
+	f := startFakeOVS(t)
+	d := startDatapath(t, f, DatapathNetdev)
+	a := wired(0, 101)
+	syncOK(t, d, a)
+	cases := []struct {
+		ofport      int
+		err, link   string
+		status, why string
+	}{
+		{5, "", "up", agent.StatusUp, ""},
+		{5, "", "down", agent.StatusDown, "link of device tapa is down"},
+		{-1, "could not open network device tapa (No such device)", "", agent.StatusDown, "device tapa does not exist"},
+		{-1, "could not add network device tapa to ofproto (Invalid argument)", "", agent.StatusDown,
+			"device tapa: could not add network device tapa to ofproto (Invalid argument)"},
+	}
+	for _, c := range cases {
+		// Drain, so the next signal is about this change.
+		select {
+		case <-d.Changes():
+		default:
+		}
+		f.setInterface(t, "tapa", c.ofport, c.err, c.link)
+		select {
+		case <-d.Changes():
+		case <-time.After(10 * time.Second):
+			t.Fatal("no Changes signal after vswitchd updated the interface")
+		}
+		var got agent.PortState
+		waitFor(t, "state "+c.status, func() bool {
+			got = syncOK(t, d, a)[a.AttachmentID]
+			return got.Status == c.status
+		})
+		if got.Reason != c.why {
+			t.Errorf("ofport %d error %q link %q: reason %q, want %q", c.ofport, c.err, c.link, got.Reason, c.why)
+		}
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	for _, cfg := range []Config{
+		{Host: "h"},
+		{OVSDB: "unix:/x"},
+		{OVSDB: "unix:/x", Host: "h", DatapathType: "dpdk"},
+	} {
+		if _, err := New(cfg, nil); err == nil {
+			t.Errorf("New(%+v) succeeded, want an error", cfg)
+		}
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
