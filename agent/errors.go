@@ -21,6 +21,9 @@ const (
 	KindUnavailable
 	KindPluginFault
 	KindUnauthorized
+	// KindConflict: the request clashes with another object in a way the
+	// released API has no fault for (e.g. a provider segment already in use).
+	KindConflict
 )
 
 // Error is the one error type the agent returns to its callers. Detail is
@@ -58,6 +61,7 @@ var (
 	ErrOverLimit       = &Error{Kind: KindOverLimit}
 	ErrUnavailable     = &Error{Kind: KindUnavailable}
 	ErrPluginFault     = &Error{Kind: KindPluginFault}
+	ErrConflict        = &Error{Kind: KindConflict}
 )
 
 func newError(kind Kind, cause error, format string, args ...any) *Error {

@@ -1,0 +1,654 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/quantum-agent/quantum-agent/agent/qdb"
+)
+
+// Config is what the agent itself needs to know about its host.
+type Config struct {
+	// Host is this agent's name: attachments default to it, the reconciler
+	// wires only its attachments, and the datapath marks what it owns with it.
+	Host string
+	// VLANRanges is --network-vlan-ranges: the pools networks get VLANs from.
+	VLANRanges []VLANRange
+	// PhysicalNetworks are further physical networks provider networks may
+	// name (from --bridge-mappings / --interface-mappings).
+	PhysicalNetworks []string
+}
+
+// Agent implements Service on top of the Store.
+type Agent struct {
+	store *Store
+	cfg   Config
+	log   *slog.Logger
+	pool  vlanPool
+
+	allocMu  sync.Mutex
+	inFlight map[string]bool // segment keys being inserted by this agent now
+}
+
+var _ Service = (*Agent)(nil)
+
+// New returns an agent serving from store.
+func New(store *Store, cfg Config, log *slog.Logger) *Agent {
+	return &Agent{store: store, cfg: cfg, log: log, pool: vlanPool{ranges: cfg.VLANRanges}, inFlight: map[string]bool{}}
+}
+
+// Store returns the agent's store (for the reconciler and status reports).
+func (a *Agent) Store() *Store { return a.store }
+
+// ---- networks ----
+
+func (a *Agent) ListNetworks(ctx context.Context, tenant string, withPorts bool) ([]Network, error) {
+	snap, err := a.store.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	portsByNet := map[string][]qdb.Port{}
+	if withPorts {
+		for _, p := range snap.ports {
+			portsByNet[p.Network] = append(portsByNet[p.Network], p)
+		}
+	}
+	attByPort := indexAttachmentsByPort(snap.attachments)
+	var out []Network
+	for _, n := range snap.networks {
+		if n.TenantID != tenant {
+			continue
+		}
+		net := toNetwork(n)
+		if withPorts {
+			net.Ports = joinPorts(portsByNet[n.UUID], attByPort)
+		}
+		out = append(out, net)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+func (a *Agent) GetNetwork(ctx context.Context, tenant, netID string, withPorts bool) (Network, error) {
+	n, err := a.store.network(ctx, tenant, netID)
+	if err != nil {
+		return Network{}, err
+	}
+	net := toNetwork(n)
+	if withPorts {
+		ports, err := a.store.portsOf(ctx, netID)
+		if err != nil {
+			return Network{}, err
+		}
+		atts, err := a.store.attachmentsOf(ctx, netID)
+		if err != nil {
+			return Network{}, err
+		}
+		net.Ports = joinPorts(ports, indexAttachmentsByPort(atts))
+	}
+	return net, nil
+}
+
+func (a *Agent) CreateNetwork(ctx context.Context, tenant string, spec NetworkSpec) (Network, error) {
+	if err := validName("network name", spec.Name); err != nil {
+		return Network{}, err
+	}
+	if spec.Segment != (Segment{}) {
+		if err := a.validSegment(spec.Segment); err != nil {
+			return Network{}, err
+		}
+		return a.insertNetwork(ctx, tenant, spec.Name, spec.Segment)
+	}
+	// Allocate: pick a free VLAN and insert; the unique index on segment_key
+	// rejects a VLAN another agent took meanwhile, and we pick again.
+	for attempt := 0; attempt < 64; attempt++ {
+		seg, release, err := a.reserveVLAN(ctx)
+		if err != nil {
+			return Network{}, err
+		}
+		net, err := a.insertNetwork(ctx, tenant, spec.Name, seg)
+		release()
+		if KindOf(err) == KindConflict {
+			continue
+		}
+		return net, err
+	}
+	return Network{}, newError(KindUnavailable, nil, "could not allocate a VLAN: too much contention, try again")
+}
+
+// reserveVLAN picks a segment that neither the DB nor an allocation in
+// flight on this agent holds, and reserves it until release is called.
+func (a *Agent) reserveVLAN(ctx context.Context) (Segment, func(), error) {
+	var nets []qdb.Network
+	if err := a.store.client.List(ctx, &nets); err != nil {
+		return Segment{}, nil, unavailable(err)
+	}
+	used := make(map[string]bool, len(nets))
+	for _, n := range nets {
+		used[n.SegmentKey] = true
+	}
+	a.allocMu.Lock()
+	defer a.allocMu.Unlock()
+	seg, ok := a.pool.pick(func(k string) bool { return used[k] || a.inFlight[k] })
+	if !ok {
+		return Segment{}, nil, newError(KindOverLimit, nil, "No VLAN left in the network VLAN ranges %s", a.rangesString())
+	}
+	key := segmentKey(seg, "")
+	a.inFlight[key] = true
+	return seg, func() {
+		a.allocMu.Lock()
+		delete(a.inFlight, key)
+		a.allocMu.Unlock()
+	}, nil
+}
+
+func (a *Agent) rangesString() string {
+	var parts []string
+	for _, r := range a.cfg.VLANRanges {
+		if r.Max > 0 {
+			parts = append(parts, fmt.Sprintf("%s:%d:%d", r.PhysicalNetwork, r.Min, r.Max))
+		}
+	}
+	if len(parts) == 0 {
+		return "(none configured)"
+	}
+	return strings.Join(parts, ",")
+}
+
+func (a *Agent) insertNetwork(ctx context.Context, tenant, name string, seg Segment) (Network, error) {
+	row := &qdb.Network{
+		UUID:            "net",
+		TenantID:        tenant,
+		Name:            name,
+		NetworkType:     seg.Type,
+		PhysicalNetwork: seg.PhysicalNetwork,
+		SegmentationID:  seg.SegmentationID,
+		SegmentKey:      segmentKey(seg, uuid.NewString()),
+	}
+	ops, err := a.store.client.Create(row)
+	if err != nil {
+		return Network{}, fmt.Errorf("build network insert: %w", err)
+	}
+	res, err := a.store.transact(ctx, ops)
+	if err != nil {
+		if constraintOn(err) == "segment_key" {
+			return Network{}, newError(KindConflict, err, "Segment %s is already used by another network", describeSegment(seg))
+		}
+		return Network{}, err
+	}
+	row.UUID = res[0].UUID.GoUUID
+	return toNetwork(*row), nil
+}
+
+func describeSegment(seg Segment) string {
+	switch seg.Type {
+	case NetworkTypeVLAN:
+		return fmt.Sprintf("VLAN %d on physical network %s", seg.SegmentationID, seg.PhysicalNetwork)
+	case NetworkTypeFlat:
+		return "flat physical network " + seg.PhysicalNetwork
+	case NetworkTypeVXLAN:
+		return fmt.Sprintf("VXLAN VNI %d", seg.SegmentationID)
+	}
+	return seg.Type
+}
+
+func (a *Agent) validSegment(seg Segment) error {
+	bad := func(format string, args ...any) error { return newError(KindMalformed, nil, format, args...) }
+	switch seg.Type {
+	case NetworkTypeVLAN:
+		if seg.SegmentationID < 1 || seg.SegmentationID > 4094 {
+			return bad("segmentation-id of a vlan network must be 1..4094, not %d", seg.SegmentationID)
+		}
+		if seg.PhysicalNetwork == "" {
+			return bad("a vlan network needs a physical-network")
+		}
+	case NetworkTypeFlat:
+		if seg.PhysicalNetwork == "" || seg.SegmentationID != 0 {
+			return bad("a flat network needs a physical-network and no segmentation-id")
+		}
+	case NetworkTypeVXLAN:
+		if seg.SegmentationID < 1 || seg.SegmentationID > 16777215 || seg.PhysicalNetwork != "" {
+			return bad("a vxlan network needs a segmentation-id (VNI) 1..16777215 and no physical-network")
+		}
+	case NetworkTypeLocal:
+		if seg.PhysicalNetwork != "" || seg.SegmentationID != 0 {
+			return bad("a local network takes no physical-network or segmentation-id")
+		}
+	case "":
+		return bad("network-type is required when physical-network or segmentation-id is given")
+	default:
+		return bad("network-type must be one of vlan, flat, vxlan, local, not %q", seg.Type)
+	}
+	if seg.PhysicalNetwork != "" && !a.knowsPhysnet(seg.PhysicalNetwork) {
+		return bad("physical network %q is not configured on this agent (known: %s)", seg.PhysicalNetwork, strings.Join(a.physnets(), ", "))
+	}
+	return nil
+}
+
+func (a *Agent) physnets() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range append(a.pool.physnets(), a.cfg.PhysicalNetworks...) {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (a *Agent) knowsPhysnet(name string) bool {
+	for _, p := range a.physnets() {
+		if p == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *Agent) RenameNetwork(ctx context.Context, tenant, netID, name string) error {
+	if err := validName("network name", name); err != nil {
+		return err
+	}
+	if _, err := a.store.network(ctx, tenant, netID); err != nil {
+		return err
+	}
+	row := &qdb.Network{UUID: netID, Name: name}
+	ops, err := a.store.client.Where(row).Update(row, &row.Name)
+	if err != nil {
+		return fmt.Errorf("build network update: %w", err)
+	}
+	res, err := a.store.transact(ctx, ops)
+	if err != nil {
+		return err
+	}
+	if res[0].Count == 0 {
+		return networkNotFound(netID)
+	}
+	return nil
+}
+
+func (a *Agent) DeleteNetwork(ctx context.Context, tenant, netID string) error {
+	if _, err := a.store.network(ctx, tenant, netID); err != nil {
+		return err
+	}
+	if atts, err := a.store.attachmentsOf(ctx, netID); err != nil {
+		return err
+	} else if len(atts) > 0 {
+		return newError(KindNetworkInUse, nil, "Unable to remove the network %s: attachment %s is plugged into port %s", netID, atts[0].InterfaceID, atts[0].Port)
+	}
+	// Ports go with the network, in the same transaction. An attachment made
+	// meanwhile still references the network, and the DB refuses the delete.
+	ops, err := a.store.client.WhereCache(func(p *qdb.Port) bool { return p.Network == netID }).Delete()
+	if err != nil {
+		return fmt.Errorf("build port deletes: %w", err)
+	}
+	netOps, err := a.store.client.Where(&qdb.Network{UUID: netID}).Delete()
+	if err != nil {
+		return fmt.Errorf("build network delete: %w", err)
+	}
+	ops = append(ops, netOps...)
+	res, err := a.store.transact(ctx, ops)
+	if err != nil {
+		if isReferentialIntegrity(err) {
+			return newError(KindNetworkInUse, err, "Unable to remove the network %s: an attachment was plugged meanwhile", netID)
+		}
+		return err
+	}
+	if res[len(res)-1].Count == 0 {
+		return networkNotFound(netID)
+	}
+	return nil
+}
+
+// ---- ports ----
+
+func (a *Agent) ListPorts(ctx context.Context, tenant, netID string) ([]Port, error) {
+	n, err := a.GetNetwork(ctx, tenant, netID, true)
+	if err != nil {
+		return nil, err
+	}
+	return n.Ports, nil
+}
+
+func (a *Agent) GetPort(ctx context.Context, tenant, netID, portID string) (Port, error) {
+	p, err := a.store.port(ctx, tenant, netID, portID)
+	if err != nil {
+		return Port{}, err
+	}
+	att, err := a.store.attachmentOfPort(ctx, portID)
+	if err != nil {
+		return Port{}, err
+	}
+	return toPort(p, att), nil
+}
+
+func (a *Agent) CreatePort(ctx context.Context, tenant, netID, state string) (Port, error) {
+	state, err := validState(state, PortDown)
+	if err != nil {
+		return Port{}, err
+	}
+	if _, err := a.store.network(ctx, tenant, netID); err != nil {
+		return Port{}, err
+	}
+	row := &qdb.Port{UUID: "port", Network: netID, TenantID: tenant, AdminState: state}
+	ops, err := a.store.client.Create(row)
+	if err != nil {
+		return Port{}, fmt.Errorf("build port insert: %w", err)
+	}
+	res, err := a.store.transact(ctx, ops)
+	if err != nil {
+		if isReferentialIntegrity(err) {
+			return Port{}, networkNotFound(netID) // deleted meanwhile
+		}
+		return Port{}, err
+	}
+	row.UUID = res[0].UUID.GoUUID
+	return toPort(*row, nil), nil
+}
+
+func (a *Agent) SetPortState(ctx context.Context, tenant, netID, portID, state string) error {
+	state, err := validState(state, "")
+	if err != nil {
+		return err
+	}
+	if _, err := a.store.port(ctx, tenant, netID, portID); err != nil {
+		return err
+	}
+	row := &qdb.Port{UUID: portID, AdminState: state}
+	ops, err := a.store.client.Where(row).Update(row, &row.AdminState)
+	if err != nil {
+		return fmt.Errorf("build port update: %w", err)
+	}
+	res, err := a.store.transact(ctx, ops)
+	if err != nil {
+		return err
+	}
+	if res[0].Count == 0 {
+		return portNotFound(netID, portID)
+	}
+	return nil
+}
+
+func (a *Agent) DeletePort(ctx context.Context, tenant, netID, portID string) error {
+	if _, err := a.store.port(ctx, tenant, netID, portID); err != nil {
+		return err
+	}
+	if att, err := a.store.attachmentOfPort(ctx, portID); err != nil {
+		return err
+	} else if att != nil {
+		return portInUse(portID, att.InterfaceID)
+	}
+	ops, err := a.store.client.Where(&qdb.Port{UUID: portID}).Delete()
+	if err != nil {
+		return fmt.Errorf("build port delete: %w", err)
+	}
+	res, err := a.store.transact(ctx, ops)
+	if err != nil {
+		if isReferentialIntegrity(err) {
+			return newError(KindPortInUse, err, "Port %s has an attachment plugged meanwhile", portID)
+		}
+		return err
+	}
+	if res[0].Count == 0 {
+		return portNotFound(netID, portID)
+	}
+	return nil
+}
+
+func portInUse(portID, ifaceID string) *Error {
+	return newError(KindPortInUse, nil, "Port %s has attachment %s plugged", portID, ifaceID)
+}
+
+func alreadyAttached(ifaceID, portID string) *Error {
+	return newError(KindAlreadyAttached, nil, "The attachment %s is already plugged into port %s", ifaceID, portID)
+}
+
+// ---- attachments ----
+
+func (a *Agent) GetAttachment(ctx context.Context, tenant, netID, portID string) (*Attachment, error) {
+	if _, err := a.store.port(ctx, tenant, netID, portID); err != nil {
+		return nil, err
+	}
+	att, err := a.store.attachmentOfPort(ctx, portID)
+	if err != nil || att == nil {
+		return nil, err
+	}
+	return toAttachment(*att), nil
+}
+
+func (a *Agent) Plug(ctx context.Context, tenant, netID, portID string, spec AttachmentSpec) error {
+	spec, err := a.validAttachment(spec)
+	if err != nil {
+		return err
+	}
+	if _, err := a.store.port(ctx, tenant, netID, portID); err != nil {
+		return err
+	}
+	// The plug-order rules (API.md): the id plugged anywhere, this port
+	// included, is alreadyAttached; the port holding another id is portInUse.
+	if att, err := a.store.attachmentByInterface(ctx, spec.ID); err != nil {
+		return err
+	} else if att != nil {
+		return alreadyAttached(spec.ID, att.Port)
+	}
+	if att, err := a.store.attachmentOfPort(ctx, portID); err != nil {
+		return err
+	} else if att != nil {
+		return portInUse(portID, att.InterfaceID)
+	}
+	ops, err := a.store.client.Create(a.attachmentRow(spec, portID, netID))
+	if err != nil {
+		return fmt.Errorf("build attachment insert: %w", err)
+	}
+	_, err = a.store.transact(ctx, ops)
+	return a.plugError(err, spec.ID, netID, portID)
+}
+
+// plugError turns what the DB said about an attachment insert into the API's
+// errors: the unique indexes settle races the cache checks could not see.
+func (a *Agent) plugError(err error, ifaceID, netID, portID string) error {
+	if err == nil {
+		return nil
+	}
+	switch constraintOn(err) {
+	case "interface_id":
+		return newError(KindAlreadyAttached, err, "The attachment %s is already plugged into another port", ifaceID)
+	case "port":
+		return newError(KindPortInUse, err, "Port %s got another attachment meanwhile", portID)
+	}
+	if isReferentialIntegrity(err) {
+		return portNotFound(netID, portID)
+	}
+	return err
+}
+
+func (a *Agent) attachmentRow(spec AttachmentSpec, portID, netID string) *qdb.Attachment {
+	return &qdb.Attachment{
+		UUID:        "att",
+		InterfaceID: spec.ID,
+		Port:        portID,
+		Network:     netID,
+		Host:        spec.Host,
+		Device:      spec.Device,
+		MAC:         spec.MAC,
+		VmID:        spec.VMID,
+		Status:      StatusProvisioning,
+		Reason:      "waiting for the agent of host " + spec.Host,
+		CreatedAt:   int(time.Now().UnixMilli()),
+	}
+}
+
+func (a *Agent) Unplug(ctx context.Context, tenant, netID, portID string) error {
+	if _, err := a.store.port(ctx, tenant, netID, portID); err != nil {
+		return err
+	}
+	att, err := a.store.attachmentOfPort(ctx, portID)
+	if err != nil || att == nil {
+		return err // nothing plugged: a no-op, as released
+	}
+	ops, err := a.store.client.Where(&qdb.Attachment{UUID: att.UUID}).Delete()
+	if err != nil {
+		return fmt.Errorf("build attachment delete: %w", err)
+	}
+	_, err = a.store.transact(ctx, ops)
+	return err
+}
+
+func (a *Agent) ListAttachments(ctx context.Context, tenant, netID string) ([]Attachment, error) {
+	if _, err := a.store.network(ctx, tenant, netID); err != nil {
+		return nil, err
+	}
+	atts, err := a.store.attachmentsOf(ctx, netID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Attachment, 0, len(atts))
+	for _, att := range atts {
+		out = append(out, *toAttachment(att))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+func (a *Agent) PlugIntoNetwork(ctx context.Context, tenant, netID string, spec AttachmentSpec) (Port, error) {
+	spec, err := a.validAttachment(spec)
+	if err != nil {
+		return Port{}, err
+	}
+	for attempt := 0; attempt < 8; attempt++ {
+		port, err := a.plugIntoNetworkOnce(ctx, tenant, netID, spec)
+		if KindOf(err) == KindPortInUse {
+			continue // the free port we chose was taken meanwhile: choose again
+		}
+		return port, err
+	}
+	return Port{}, newError(KindUnavailable, nil, "could not find a free port on network %s: too much contention, try again", netID)
+}
+
+func (a *Agent) plugIntoNetworkOnce(ctx context.Context, tenant, netID string, spec AttachmentSpec) (Port, error) {
+	if _, err := a.store.network(ctx, tenant, netID); err != nil {
+		return Port{}, err
+	}
+	if att, err := a.store.attachmentByInterface(ctx, spec.ID); err != nil {
+		return Port{}, err
+	} else if att != nil {
+		return Port{}, alreadyAttached(spec.ID, att.Port)
+	}
+	ports, err := a.store.portsOf(ctx, netID)
+	if err != nil {
+		return Port{}, err
+	}
+	atts, err := a.store.attachmentsOf(ctx, netID)
+	if err != nil {
+		return Port{}, err
+	}
+	taken := indexAttachmentsByPort(atts)
+	sort.Slice(ports, func(i, j int) bool { return ports[i].UUID < ports[j].UUID })
+	var ops []ovsdb.Operation
+	port := qdb.Port{UUID: "port", Network: netID, TenantID: tenant, AdminState: PortActive}
+	for _, p := range ports {
+		if p.AdminState == PortActive && taken[p.UUID] == nil {
+			port = p
+			break
+		}
+	}
+	if port.UUID == "port" {
+		if ops, err = a.store.client.Create(&port); err != nil {
+			return Port{}, fmt.Errorf("build port insert: %w", err)
+		}
+	}
+	attOps, err := a.store.client.Create(a.attachmentRow(spec, port.UUID, netID))
+	if err != nil {
+		return Port{}, fmt.Errorf("build attachment insert: %w", err)
+	}
+	ops = append(ops, attOps...)
+	res, err := a.store.transact(ctx, ops)
+	if err != nil {
+		return Port{}, a.plugError(err, spec.ID, netID, port.UUID)
+	}
+	if port.UUID == "port" {
+		port.UUID = res[0].UUID.GoUUID
+	}
+	att := qdb.Attachment{InterfaceID: spec.ID, Port: port.UUID, Network: netID, Status: StatusProvisioning}
+	return toPort(port, &att), nil
+}
+
+// ---- validation ----
+
+const maxNameLen = 255
+
+func validName(what, name string) error {
+	if len(name) > maxNameLen {
+		return newError(KindMalformed, nil, "%s is longer than %d bytes", what, maxNameLen)
+	}
+	return nil
+}
+
+// validState normalises an admin state; "" means def ("" def: required).
+func validState(state, def string) (string, error) {
+	if state == "" && def != "" {
+		return def, nil
+	}
+	up := strings.ToUpper(state)
+	if up != PortActive && up != PortDown {
+		return "", newError(KindStateInvalid, nil, "Invalid port state %q: must be ACTIVE or DOWN", state)
+	}
+	return up, nil
+}
+
+// validAttachment checks a plug request and fills in defaults: the host is
+// this agent's, and the device defaults to Nova's naming, "tap" + the first
+// 11 characters of the interface id.
+func (a *Agent) validAttachment(spec AttachmentSpec) (AttachmentSpec, error) {
+	bad := func(format string, args ...any) error { return newError(KindMalformed, nil, format, args...) }
+	if strings.TrimSpace(spec.ID) == "" {
+		return spec, bad("attachment id is required")
+	}
+	if len(spec.ID) > maxNameLen {
+		return spec, bad("attachment id is longer than %d bytes", maxNameLen)
+	}
+	if spec.Host == "" {
+		spec.Host = a.cfg.Host
+	}
+	if spec.Device == "" {
+		spec.Device = defaultDevice(spec.ID)
+	}
+	if err := validDeviceName(spec.Device); err != nil {
+		return spec, bad("%v", err)
+	}
+	return spec, nil
+}
+
+func defaultDevice(ifaceID string) string {
+	id := ifaceID
+	if len(id) > 11 {
+		id = id[:11]
+	}
+	return "tap" + id
+}
+
+// validDeviceName applies the kernel's rules for interface names.
+func validDeviceName(name string) error {
+	if len(name) == 0 || len(name) > 15 {
+		return fmt.Errorf("device name %q must be 1 to 15 bytes", name)
+	}
+	if name == "." || name == ".." {
+		return fmt.Errorf("device name %q is not allowed", name)
+	}
+	for _, r := range name {
+		if r == '/' || r == ':' || r <= ' ' || r > '~' {
+			return fmt.Errorf("device name %q has a character not allowed in an interface name", name)
+		}
+	}
+	return nil
+}
