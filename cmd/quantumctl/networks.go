@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+
+	"github.com/quantum-agent/quantum-agent/api/client"
+)
+
+func setupNetList(fs *flag.FlagSet) runFunc {
+	filters := filterFlag{}
+	fs.Var(filters, "filter", "list filter `key=value` (repeatable): name, op-status, port-state, has-attachment, attachment, port")
+	return func(ctx context.Context, s *session, _ []string) error {
+		nets, err := s.c.ListNetworksDetail(ctx, s.tenant, filters)
+		if err != nil {
+			return err
+		}
+		if nets == nil {
+			nets = []client.Network{} // "[]", not null, for scripts
+		}
+		return s.out.emit(map[string]any{"networks": nets}, func(w io.Writer) {
+			row(w, "ID", "NAME", "OP-STATUS", "TYPE", "PHYSICAL-NETWORK", "SEGMENTATION-ID")
+			for _, n := range nets {
+				row(w, n.ID, n.Name, n.OpStatus, n.NetworkType, n.PhysicalNetwork, itoa0(n.SegmentationID))
+			}
+		})
+	}
+}
+
+func setupNetCreate(fs *flag.FlagSet) runFunc {
+	var req client.NetworkRequest
+	fs.StringVar(&req.NetworkType, "type", "", "provider network `type`: vlan, flat, vxlan or local")
+	fs.StringVar(&req.PhysicalNetwork, "physical-network", "", "provider physical `network`")
+	fs.IntVar(&req.SegmentationID, "segmentation-id", 0, "VLAN `id` or VNI (default: the agent allocates)")
+	return func(ctx context.Context, s *session, args []string) error {
+		if req.SegmentationID < 0 {
+			return usageErrorf("--segmentation-id must be positive")
+		}
+		req.Name = args[0]
+		id, err := s.c.CreateNetwork(ctx, s.tenant, req)
+		if err != nil {
+			return err
+		}
+		if s.out.json {
+			return s.out.emit(map[string]any{"network": client.Network{ID: id}}, nil)
+		}
+		return s.out.done("Created network %s (%s) for tenant %s", id, req.Name, s.tenant)
+	}
+}
+
+func setupNetShow(*flag.FlagSet) runFunc {
+	return func(ctx context.Context, s *session, args []string) error {
+		n, err := s.c.GetNetwork(ctx, s.tenant, args[0])
+		if err != nil {
+			return err
+		}
+		return s.out.emit(map[string]any{"network": n}, func(w io.Writer) {
+			row(w, "ID", n.ID)
+			row(w, "Name", n.Name)
+			row(w, "Op-status", n.OpStatus)
+			row(w, "Network type", n.NetworkType)
+			row(w, "Physical network", n.PhysicalNetwork)
+			row(w, "Segmentation id", itoa0(n.SegmentationID))
+			row(w, "Ports", itoa(len(n.Ports)))
+			if len(n.Ports) > 0 {
+				io.WriteString(w, "\n")
+				portTable(w, n.Ports)
+			}
+		})
+	}
+}
+
+func setupNetUpdate(*flag.FlagSet) runFunc {
+	return func(ctx context.Context, s *session, args []string) error {
+		if err := s.c.UpdateNetwork(ctx, s.tenant, args[0], args[1]); err != nil {
+			return err
+		}
+		return s.out.done("Renamed network %s to %s", args[0], args[1])
+	}
+}
+
+func setupNetDelete(*flag.FlagSet) runFunc {
+	return func(ctx context.Context, s *session, args []string) error {
+		if err := s.c.DeleteNetwork(ctx, s.tenant, args[0]); err != nil {
+			return err
+		}
+		return s.out.done("Deleted network %s", args[0])
+	}
+}
+
+func setupExtList(*flag.FlagSet) runFunc {
+	return func(ctx context.Context, s *session, _ []string) error {
+		exts, err := s.c.Extensions(ctx)
+		if err != nil {
+			return err
+		}
+		if exts == nil {
+			exts = []client.Extension{}
+		}
+		return s.out.emit(map[string]any{"extensions": exts}, func(w io.Writer) {
+			row(w, "ALIAS", "NAME", "UPDATED", "DESCRIPTION")
+			for _, e := range exts {
+				row(w, e.Alias, e.Name, e.Updated, e.Description)
+			}
+		})
+	}
+}
+
+func setupVersionList(*flag.FlagSet) runFunc {
+	return func(ctx context.Context, s *session, _ []string) error {
+		vs, err := s.c.Versions(ctx)
+		if err != nil {
+			return err
+		}
+		if vs == nil {
+			vs = []client.Version{}
+		}
+		return s.out.emit(map[string]any{"versions": vs}, func(w io.Writer) {
+			row(w, "ID", "STATUS")
+			for _, v := range vs {
+				row(w, v.ID, v.Status)
+			}
+		})
+	}
+}

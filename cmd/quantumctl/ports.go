@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/quantum-agent/quantum-agent/api/client"
+)
+
+func itoa(n int) string { return fmt.Sprint(n) }
+
+// portTable is shared by port-list and net-show.
+func portTable(w io.Writer, ports []client.Port) {
+	row(w, "PORT", "STATE", "OP-STATUS", "ATTACHMENT", "STATUS")
+	for _, p := range ports {
+		row(w, p.ID, p.State, p.OpStatus, attID(p.Attachment), attStatus(p.Attachment))
+	}
+}
+
+func setupPortList(fs *flag.FlagSet) runFunc {
+	filters := filterFlag{}
+	fs.Var(filters, "filter", "list filter `key=value` (repeatable): state, op-status, has-attachment, attachment")
+	return func(ctx context.Context, s *session, args []string) error {
+		ports, err := s.c.ListPortsDetail(ctx, s.tenant, args[0], filters)
+		if err != nil {
+			return err
+		}
+		if ports == nil {
+			ports = []client.Port{}
+		}
+		return s.out.emit(map[string]any{"ports": ports}, func(w io.Writer) {
+			portTable(w, ports)
+		})
+	}
+}
+
+func setupPortCreate(fs *flag.FlagSet) runFunc {
+	state := fs.String("state", "", "admin `state`: ACTIVE or DOWN (default: the agent's, DOWN)")
+	return func(ctx context.Context, s *session, args []string) error {
+		st := ""
+		if *state != "" {
+			var err error
+			if st, err = portState(*state); err != nil {
+				return err
+			}
+		}
+		id, err := s.c.CreatePort(ctx, s.tenant, args[0], st)
+		if err != nil {
+			return err
+		}
+		if s.out.json {
+			return s.out.emit(map[string]any{"port": client.Port{ID: id}}, nil)
+		}
+		return s.out.done("Created port %s on network %s", id, args[0])
+	}
+}
+
+func setupPortShow(*flag.FlagSet) runFunc {
+	return func(ctx context.Context, s *session, args []string) error {
+		p, err := s.c.GetPort(ctx, s.tenant, args[0], args[1])
+		if err != nil {
+			return err
+		}
+		return s.out.emit(map[string]any{"port": p}, func(w io.Writer) {
+			row(w, "ID", p.ID)
+			row(w, "Network", args[0])
+			row(w, "State", p.State)
+			row(w, "Op-status", p.OpStatus)
+			row(w, "Attachment", attID(p.Attachment))
+			if a := p.Attachment; a != nil {
+				attachmentRows(w, a)
+			}
+		})
+	}
+}
+
+func setupPortUpdate(*flag.FlagSet) runFunc {
+	return func(ctx context.Context, s *session, args []string) error {
+		st, err := portState(args[2])
+		if err != nil {
+			return err
+		}
+		if err := s.c.UpdatePort(ctx, s.tenant, args[0], args[1], st); err != nil {
+			return err
+		}
+		return s.out.done("Set port %s on network %s to %s", args[1], args[0], st)
+	}
+}
+
+func setupPortDelete(*flag.FlagSet) runFunc {
+	return func(ctx context.Context, s *session, args []string) error {
+		if err := s.c.DeletePort(ctx, s.tenant, args[0], args[1]); err != nil {
+			return err
+		}
+		return s.out.done("Deleted port %s on network %s", args[1], args[0])
+	}
+}

@@ -1,0 +1,416 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const tbase = "/v1.1/tenants/default"
+
+// runCtl runs quantumctl against sock with a fixed environment (no
+// QUANTUM_* leaking in from the developer's shell).
+func runCtl(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	a := &app{stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
+	code = a.run(context.Background(), args)
+	return code, out.String(), errb.String()
+}
+
+func TestNetListTable(t *testing.T) {
+	f := newFakeAgent(t, map[string]reply{
+		"GET " + tbase + "/networks/detail": {200, `{"networks":[
+			{"id":"n1","name":"net1","op-status":"UP","network-type":"vlan","physical-network":"physnet1","segmentation-id":101},
+			{"id":"n2-long-id","name":"n2","op-status":"DOWN"}]}`},
+	})
+	code, out, errs := runCtl(t, nil, "--socket", f.socket, "net-list")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	want := "" +
+		"ID          NAME  OP-STATUS  TYPE  PHYSICAL-NETWORK  SEGMENTATION-ID\n" +
+		"n1          net1  UP         vlan  physnet1          101\n" +
+		"n2-long-id  n2    DOWN       -     -                 -\n"
+	if out != want {
+		t.Errorf("table:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+func TestNetListJSONAndFilters(t *testing.T) {
+	f := newFakeAgent(t, map[string]reply{
+		"GET " + tbase + "/networks/detail": {200, `{"networks":[{"id":"n1","name":"net1","future":1}]}`},
+	})
+	// Global flags after the command, and filters.
+	code, out, errs := runCtl(t, nil, "net-list", "--socket", f.socket, "-o", "json",
+		"--filter", "name=net1", "--filter", "has-attachment=true")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	var got map[string][]map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	want := map[string][]map[string]any{"networks": {{"id": "n1", "name": "net1"}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("json %v, want %v", got, want)
+	}
+	if q := f.requests()[0].Query; q != "has-attachment=true&name=net1" {
+		t.Errorf("query %q", q)
+	}
+}
+
+func TestEmptyListJSON(t *testing.T) {
+	f := newFakeAgent(t, map[string]reply{"GET " + tbase + "/networks/detail": {200, `{"networks":[]}`}})
+	_, out, _ := runCtl(t, nil, "--socket", f.socket, "-o", "json", "net-list")
+	if strings.TrimSpace(out) != "{\n  \"networks\": []\n}" {
+		t.Errorf("got %q", out)
+	}
+}
+
+func TestEnvironment(t *testing.T) {
+	f := newFakeAgent(t, map[string]reply{
+		"DELETE /v1.0/tenants/acme/networks/n1": {204, ""},
+	})
+	env := map[string]string{"QUANTUM_SOCKET": f.socket, "QUANTUM_TENANT": "acme"}
+	code, out, errs := runCtl(t, env, "--api", "v1.0", "net-delete", "n1")
+	if code != 0 || out != "Deleted network n1\n" {
+		t.Fatalf("exit %d, out %q, err %q", code, out, errs)
+	}
+}
+
+func TestRunFromProcessEnv(t *testing.T) {
+	f := newFakeAgent(t, map[string]reply{"GET /v1.1/tenants/t9/networks/detail": {200, `{"networks":[]}`}})
+	t.Setenv("QUANTUM_SOCKET", f.socket)
+	t.Setenv("QUANTUM_TENANT", "t9")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"net-list"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+}
+
+// TestCommands checks each command's request and its table and JSON output.
+func TestCommands(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		route    string
+		reply    reply
+		wantBody string
+		wantOut  string // table output, exactly
+		wantJSON string // -o json output, compared as JSON; "" = prints nothing
+	}{
+		{
+			name: "net-create", args: []string{"net-create", "web", "--type", "vlan", "--physical-network", "physnet1", "--segmentation-id", "7"},
+			route: "POST " + tbase + "/networks", reply: reply{202, `{"network":{"id":"n1"}}`},
+			wantBody: `{"network":{"name":"web","network-type":"vlan","physical-network":"physnet1","segmentation-id":7}}`,
+			wantOut:  "Created network n1 (web) for tenant default\n",
+			wantJSON: `{"network":{"id":"n1"}}`,
+		},
+		{
+			name: "net-show", args: []string{"net-show", "n1"},
+			route: "GET " + tbase + "/networks/n1/detail",
+			reply: reply{200, `{"network":{"id":"n1","name":"web","op-status":"UP","ports":[{"id":"p1","state":"ACTIVE","op-status":"UP","attachment":{"id":"vif-1","status":"UP"}},{"id":"p2","state":"DOWN"}]}}`},
+			wantOut: "" +
+				"ID                n1\n" +
+				"Name              web\n" +
+				"Op-status         UP\n" +
+				"Network type      -\n" +
+				"Physical network  -\n" +
+				"Segmentation id   -\n" +
+				"Ports             2\n" +
+				"\n" +
+				"PORT  STATE   OP-STATUS  ATTACHMENT  STATUS\n" +
+				"p1    ACTIVE  UP         vif-1       UP\n" +
+				"p2    DOWN    -          -           -\n",
+			wantJSON: `{"network":{"id":"n1","name":"web","op-status":"UP","ports":[{"id":"p1","state":"ACTIVE","op-status":"UP","attachment":{"id":"vif-1","status":"UP"}},{"id":"p2","state":"DOWN"}]}}`,
+		},
+		{
+			name: "net-update", args: []string{"net-update", "n1", "new"},
+			route: "PUT " + tbase + "/networks/n1", reply: reply{204, ""},
+			wantBody: `{"network":{"name":"new"}}`,
+			wantOut:  "Renamed network n1 to new\n",
+		},
+		{
+			name: "port-list", args: []string{"port-list", "n1"},
+			route: "GET " + tbase + "/networks/n1/ports/detail",
+			reply: reply{200, `{"ports":[{"id":"p1","state":"ACTIVE","attachment":{"id":"vif-1","status":"PROVISIONING"}}]}`},
+			wantOut: "" +
+				"PORT  STATE   OP-STATUS  ATTACHMENT  STATUS\n" +
+				"p1    ACTIVE  -          vif-1       PROVISIONING\n",
+			wantJSON: `{"ports":[{"id":"p1","state":"ACTIVE","attachment":{"id":"vif-1","status":"PROVISIONING"}}]}`,
+		},
+		{
+			name: "port-create lower-case state", args: []string{"port-create", "n1", "--state", "active"},
+			route: "POST " + tbase + "/networks/n1/ports", reply: reply{202, `{"port":{"id":"p5"}}`},
+			wantBody: `{"port":{"state":"ACTIVE"}}`,
+			wantOut:  "Created port p5 on network n1\n",
+			wantJSON: `{"port":{"id":"p5"}}`,
+		},
+		{
+			name: "port-show", args: []string{"port-show", "n1", "p1"},
+			route: "GET " + tbase + "/networks/n1/ports/p1/detail",
+			reply: reply{200, `{"port":{"id":"p1","state":"ACTIVE","op-status":"DOWN","attachment":{"id":"vif-1","status":"FAILED","reason":"no such device tap1","device":"tap1"}}}`},
+			wantOut: "" +
+				"ID          p1\n" +
+				"Network     n1\n" +
+				"State       ACTIVE\n" +
+				"Op-status   DOWN\n" +
+				"Attachment  vif-1\n" +
+				"Status      FAILED\n" +
+				"Reason      no such device tap1\n" +
+				"Device      tap1\n" +
+				"MAC         -\n" +
+				"VM id       -\n" +
+				"Host        -\n",
+			wantJSON: `{"port":{"id":"p1","state":"ACTIVE","op-status":"DOWN","attachment":{"id":"vif-1","status":"FAILED","reason":"no such device tap1","device":"tap1"}}}`,
+		},
+		{
+			name: "port-update", args: []string{"port-update", "n1", "p1", "down"},
+			route: "PUT " + tbase + "/networks/n1/ports/p1", reply: reply{204, ""},
+			wantBody: `{"port":{"state":"DOWN"}}`,
+			wantOut:  "Set port p1 on network n1 to DOWN\n",
+		},
+		{
+			name: "port-delete", args: []string{"port-delete", "n1", "p1"},
+			route: "DELETE " + tbase + "/networks/n1/ports/p1", reply: reply{204, ""},
+			wantOut: "Deleted port p1 on network n1\n",
+		},
+		{
+			name: "plug", args: []string{"plug", "n1", "p1", "vif-1", "--device", "tap1", "--mac", "fa:16:3e:00:00:01", "--vm-id", "vm-1", "--host", "hv1"},
+			route: "PUT " + tbase + "/networks/n1/ports/p1/attachment", reply: reply{204, ""},
+			wantBody: `{"attachment":{"id":"vif-1","device":"tap1","mac":"fa:16:3e:00:00:01","vm-id":"vm-1","host":"hv1"}}`,
+			wantOut:  "Plugged vif-1 into port p1 on network n1\n",
+		},
+		{
+			name: "unplug", args: []string{"unplug", "n1", "p1"},
+			route: "DELETE " + tbase + "/networks/n1/ports/p1/attachment", reply: reply{204, ""},
+			wantOut: "Unplugged port p1 on network n1\n",
+		},
+		{
+			name: "attachment-show", args: []string{"attachment-show", "n1", "p1"},
+			route: "GET " + tbase + "/networks/n1/ports/p1/attachment",
+			reply: reply{200, `{"attachment":{"id":"vif-1","status":"UP","host":"hv1"}}`},
+			wantOut: "" +
+				"ID      vif-1\n" +
+				"Port    p1\n" +
+				"Status  UP\n" +
+				"Device  -\n" +
+				"MAC     -\n" +
+				"VM id   -\n" +
+				"Host    hv1\n",
+			wantJSON: `{"attachment":{"id":"vif-1","port-id":"p1","status":"UP","host":"hv1"}}`,
+		},
+		{
+			name: "attachment-show empty", args: []string{"attachment-show", "n1", "p1"},
+			route: "GET " + tbase + "/networks/n1/ports/p1/attachment", reply: reply{200, `{"attachment":{}}`},
+			wantOut:  "Port p1 on network n1 has no attachment\n",
+			wantJSON: `{"attachment":{}}`,
+		},
+		{
+			name: "att-list", args: []string{"att-list", "n1"},
+			route: "GET " + tbase + "/networks/n1/attachments",
+			reply: reply{200, `{"attachments":[{"id":"vif-1","port-id":"p1","status":"UP"},{"id":"vif-22","port-id":"p2","status":"DOWN","reason":"link down"}]}`},
+			wantOut: "" +
+				"ATTACHMENT  PORT  STATUS  REASON\n" +
+				"vif-1       p1    UP      -\n" +
+				"vif-22      p2    DOWN    link down\n",
+			wantJSON: `{"attachments":[{"id":"vif-1","port-id":"p1","status":"UP"},{"id":"vif-22","port-id":"p2","status":"DOWN","reason":"link down"}]}`,
+		},
+		{
+			name: "net-plug", args: []string{"net-plug", "n1", "vif-3", "--device", "tap3"},
+			route:    "POST " + tbase + "/networks/n1/attachments",
+			reply:    reply{202, `{"port":{"id":"p3","state":"ACTIVE","attachment":{"id":"vif-3"}}}`},
+			wantBody: `{"attachment":{"id":"vif-3","device":"tap3"}}`,
+			wantOut:  "Plugged vif-3 into port p3 on network n1\n",
+			wantJSON: `{"port":{"id":"p3","attachment":{"id":"vif-3"}}}`,
+		},
+		{
+			name: "ext-list", args: []string{"ext-list"},
+			route: "GET /v1.1/extensions",
+			reply: reply{200, `{"extensions":[{"name":"Provider","alias":"provider","description":"Provider networks","namespace":"ns","updated":"2026-11-23T00:00:00Z","links":[]}]}`},
+			wantOut: "" +
+				"ALIAS     NAME      UPDATED               DESCRIPTION\n" +
+				"provider  Provider  2026-11-23T00:00:00Z  Provider networks\n",
+			wantJSON: `{"extensions":[{"name":"Provider","alias":"provider","description":"Provider networks","namespace":"ns","updated":"2026-11-23T00:00:00Z","links":[]}]}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeAgent(t, map[string]reply{tt.route: tt.reply})
+			args := append([]string{"--socket", f.socket}, tt.args...)
+			code, out, errs := runCtl(t, nil, args...)
+			if code != 0 {
+				t.Fatalf("exit %d, stderr %q", code, errs)
+			}
+			if out != tt.wantOut {
+				t.Errorf("table output:\n%s\nwant:\n%s", out, tt.wantOut)
+			}
+			reqs := f.requests()
+			method, path, _ := strings.Cut(tt.route, " ")
+			if len(reqs) != 1 || reqs[0].Method != method || reqs[0].Path != path {
+				t.Fatalf("requests %+v, want one %s", reqs, tt.route)
+			}
+			checkJSON(t, "request body", reqs[0].Body, tt.wantBody)
+
+			code, out, errs = runCtl(t, nil, append(args, "-o", "json")...)
+			if code != 0 {
+				t.Fatalf("json: exit %d, stderr %q", code, errs)
+			}
+			checkJSON(t, "json output", out, tt.wantJSON)
+		})
+	}
+}
+
+func checkJSON(t *testing.T, what, got, want string) {
+	t.Helper()
+	if want == "" {
+		if got != "" {
+			t.Errorf("%s %q, want none", what, got)
+		}
+		return
+	}
+	var g, w any
+	if err := json.Unmarshal([]byte(got), &g); err != nil {
+		t.Fatalf("%s is not JSON: %v: %q", what, err, got)
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("%s:\n got %s\nwant %s", what, got, want)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"no command", nil, "usage: quantumctl"},
+		{"unknown command", []string{"net-frob"}, `unknown command "net-frob"`},
+		{"unknown global flag", []string{"--bogus", "net-list"}, "flag provided but not defined: -bogus"},
+		{"unknown command flag", []string{"net-list", "--state", "x"}, "flag provided but not defined: -state"},
+		{"too few args", []string{"net-show"}, "net-show wants NET, got 0 argument(s)"},
+		{"too many args", []string{"net-delete", "a", "b"}, "net-delete wants NET, got 2 argument(s)"},
+		{"args to net-list", []string{"net-list", "x"}, "net-list takes no arguments"},
+		{"bad output", []string{"-o", "yaml", "net-list"}, `-o must be table or json, not "yaml"`},
+		{"bad api", []string{"--api", "v2", "net-list"}, `--api must be v1.0 or v1.1, not "v2"`},
+		{"bad state", []string{"port-update", "n1", "p1", "UP"}, `port state must be ACTIVE or DOWN, not "UP"`},
+		{"bad create state", []string{"port-create", "n1", "--state", "on"}, `port state must be ACTIVE or DOWN`},
+		{"bad filter", []string{"net-list", "--filter", "name"}, "want key=value"},
+		{"bad segmentation id", []string{"net-create", "x", "--segmentation-id", "abc"}, "invalid value"},
+		{"help of unknown", []string{"help", "nope"}, `unknown command "nope"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeAgent(t, nil)
+			code, out, errs := runCtl(t, map[string]string{"QUANTUM_SOCKET": f.socket}, tt.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			if !strings.Contains(errs, tt.want) {
+				t.Errorf("stderr %q, want it to contain %q", errs, tt.want)
+			}
+			if out != "" {
+				t.Errorf("stdout %q, want nothing", out)
+			}
+			if r := f.requests(); len(r) != 0 {
+				t.Errorf("a usage error reached the agent: %+v", r)
+			}
+		})
+	}
+}
+
+func TestFaults(t *testing.T) {
+	tests := []struct {
+		name  string
+		api   string
+		route string
+		reply reply
+		args  []string
+		want  string
+	}{
+		{"v1.1 network not found", "v1.1", "GET /v1.1/tenants/default/networks/1234/detail",
+			reply{404, `{"QuantumError":{"type":"NetworkNotFound","message":"Unable to find a network with the specified identifier.","detail":"Network 1234 could not be found"}}`},
+			[]string{"net-show", "1234"}, "quantumctl: Network 1234 could not be found (tenant default)\n"},
+		{"v1.0 network not found", "v1.0", "GET /v1.0/tenants/default/networks/1234/detail",
+			reply{420, `{"networkNotFound":{"code":420,"message":"Unable to find a network with the specified identifier.","detail":"Network 1234 could not be found"}}`},
+			[]string{"net-show", "1234"}, "quantumctl: Network 1234 could not be found (tenant default)\n"},
+		{"v1.0 port in use", "v1.0", "DELETE /v1.0/tenants/default/networks/n1/ports/p1",
+			reply{432, `{"portInUse":{"code":432,"message":"A resource is currently attached to the logical port","detail":"Port p1 has attachment vif-1"}}`},
+			[]string{"port-delete", "n1", "p1"}, "quantumctl: Port p1 has attachment vif-1\n"},
+		{"v1.1 already attached", "v1.1", "PUT /v1.1/tenants/default/networks/n1/ports/p2/attachment",
+			reply{409, `{"QuantumError":{"type":"AlreadyAttached","message":"The resource is already attached to another port","detail":"The attachment vif-1 is already plugged into port p1"}}`},
+			[]string{"plug", "n1", "p2", "vif-1"}, "quantumctl: The attachment vif-1 is already plugged into port p1\n"},
+		{"message when no detail", "v1.1", "DELETE /v1.1/tenants/default/networks/n1",
+			reply{409, `{"QuantumError":{"type":"NetworkInUse","message":"Unable to remove the network: attachments still plugged."}}`},
+			[]string{"net-delete", "n1"}, "quantumctl: Unable to remove the network: attachments still plugged\n"},
+		{"extension missing", "v1.1", "GET /nothing", reply{},
+			[]string{"att-list", "n1"}, "quantumctl: quantum-agent does not offer this operation on API v1.1: no route /v1.1/tenants/default/networks/n1/attachments\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeAgent(t, map[string]reply{tt.route: tt.reply})
+			args := append([]string{"--socket", f.socket, "--api", tt.api}, tt.args...)
+			code, out, errs := runCtl(t, nil, args...)
+			if code != 1 {
+				t.Errorf("exit %d, want 1", code)
+			}
+			if errs != tt.want {
+				t.Errorf("stderr %q, want %q", errs, tt.want)
+			}
+			if out != "" {
+				t.Errorf("stdout %q, want nothing", out)
+			}
+		})
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	sock := t.TempDir() + "/none.sock"
+	code, _, errs := runCtl(t, nil, "--socket", sock, "net-list")
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	want := "quantumctl: cannot reach quantum-agent at " + sock + ": is it running?"
+	if !strings.HasPrefix(errs, want) {
+		t.Errorf("stderr %q, want prefix %q", errs, want)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}} {
+		code, out, errs := runCtl(t, nil, args...)
+		if code != 0 || errs != "" {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
+		}
+		for _, c := range commands() {
+			if !strings.Contains(out, c.name) {
+				t.Errorf("%v: help does not list %s", args, c.name)
+			}
+		}
+	}
+	for _, args := range [][]string{{"help", "plug"}, {"plug", "-h"}} {
+		code, out, _ := runCtl(t, nil, args...)
+		if code != 0 || !strings.Contains(out, "usage: quantumctl plug NET PORT IFACE_ID") || !strings.Contains(out, "-vm-id") {
+			t.Errorf("%v: exit %d, out %q", args, code, out)
+		}
+	}
+}
+
+func TestParseInterspersed(t *testing.T) {
+	f := newFakeAgent(t, map[string]reply{
+		"POST " + tbase + "/networks": {200, `{"network":{"id":"n1"}}`},
+	})
+	// "--" ends flags: a network may be named like a flag.
+	code, _, errs := runCtl(t, nil, "--socket", f.socket, "net-create", "--type", "flat", "--", "-odd-name")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	checkJSON(t, "body", f.requests()[0].Body, `{"network":{"name":"-odd-name","network-type":"flat"}}`)
+}
