@@ -152,13 +152,15 @@ func (s *Store) ensureGlobal(ctx context.Context) error {
 			s.genMu.Unlock()
 			return nil
 		}
-		ops, err := s.client.Create(&qdb.Global{})
+		// generation starts at 1: an insert of only default values would be
+		// sent without a row, which the server rejects.
+		ops, err := s.client.Create(&qdb.Global{Generation: 1})
 		if err != nil {
 			return fmt.Errorf("build Global insert: %w", err)
 		}
 		res, err := s.client.Transact(ctx, ops...)
 		if err == nil {
-			_, err = ovsdb.CheckOperationResults(res, ops)
+			err = checkResults(res, ops)
 		}
 		if err != nil {
 			s.log.Debug("creating Global row lost a race or failed; re-reading", "err", err)
@@ -211,13 +213,8 @@ func (s *Store) transact(ctx context.Context, ops []ovsdb.Operation) ([]ovsdb.Op
 	if err != nil {
 		return nil, unavailable(fmt.Errorf("Quantum DB transaction: %w", err))
 	}
-	opErrs, err := ovsdb.CheckOperationResults(res, all)
-	if err != nil {
-		joined := []error{err}
-		for _, e := range opErrs {
-			joined = append(joined, e)
-		}
-		return res, errors.Join(joined...)
+	if err := checkResults(res, all); err != nil {
+		return res, err
 	}
 	sel := res[len(all)-1]
 	if len(sel.Rows) != 1 {
@@ -227,6 +224,20 @@ func (s *Store) transact(ctx context.Context, ops []ovsdb.Operation) ([]ovsdb.Op
 		return nil, err
 	}
 	return res[:len(ops)], nil
+}
+
+// checkResults returns the errors of a transaction's operations, joined so
+// that errors.As finds each (libovsdb's summary error wraps none of them).
+func checkResults(res []ovsdb.OperationResult, ops []ovsdb.Operation) error {
+	opErrs, err := ovsdb.CheckOperationResults(res, ops)
+	if err == nil {
+		return nil
+	}
+	joined := []error{err}
+	for _, e := range opErrs {
+		joined = append(joined, e)
+	}
+	return errors.Join(joined...)
 }
 
 func (s *Store) awaitGeneration(ctx context.Context, want int) error {

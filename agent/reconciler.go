@@ -1,0 +1,182 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/quantum-agent/quantum-agent/agent/qdb"
+)
+
+// Reconciler makes the datapath match the Quantum DB for this host's
+// attachments, and writes what it observes back as attachment status.
+//
+// It is level-triggered: an event only says "look again"; each pass reads
+// the whole desired state fresh from the cache and hands it to the datapath,
+// so a burst of a thousand plugs becomes a few passes and a few transactions.
+type Reconciler struct {
+	store  *Store
+	dp     Datapath
+	host   string
+	log    *slog.Logger
+	resync time.Duration
+
+	mu       sync.Mutex
+	synced   bool  // a full pass has completed
+	lastErr  error // of the last pass
+	lastPass time.Time
+}
+
+// NewReconciler returns a reconciler for host; resync is the period of the
+// safety-net full pass that runs even without events.
+func NewReconciler(store *Store, dp Datapath, host string, resync time.Duration, log *slog.Logger) *Reconciler {
+	if resync <= 0 {
+		resync = 30 * time.Second
+	}
+	return &Reconciler{store: store, dp: dp, host: host, resync: resync, log: log}
+}
+
+// Run reconciles until ctx ends. Failed passes are retried with backoff.
+func (r *Reconciler) Run(ctx context.Context) error {
+	ticker := time.NewTicker(r.resync)
+	defer ticker.Stop()
+	retry := time.NewTimer(0) // the first pass runs at once
+	defer retry.Stop()
+	backoff := 100 * time.Millisecond
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.store.Changes():
+		case <-r.dp.Changes():
+		case <-ticker.C:
+		case <-retry.C:
+		}
+		err := r.pass(ctx)
+		r.record(err)
+		if err == nil {
+			backoff = 100 * time.Millisecond
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.log.Warn("reconcile pass failed; retrying", "err", err, "retry_in", backoff)
+		retry.Reset(backoff)
+		backoff = min(backoff*2, 10*time.Second)
+	}
+}
+
+func (r *Reconciler) record(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lastErr = err
+	r.lastPass = time.Now()
+	if err == nil {
+		r.synced = true
+	}
+}
+
+// Ready returns nil once a full pass has succeeded and the last one did,
+// else the reason.
+func (r *Reconciler) Ready() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.lastErr != nil:
+		return fmt.Errorf("last reconcile pass failed: %w", r.lastErr)
+	case !r.synced:
+		return errors.New("first reconcile pass not done yet")
+	}
+	return nil
+}
+
+// LastPass is when the last pass ended (for the watchdog: proof of life).
+func (r *Reconciler) LastPass() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lastPass
+}
+
+// pass runs one reconcile: desired from the DB → datapath → status back.
+func (r *Reconciler) pass(ctx context.Context) error {
+	snap, err := r.store.snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	desired, unwired := r.desired(snap)
+	states, err := r.dp.Sync(ctx, desired)
+	if err != nil {
+		return fmt.Errorf("datapath sync of %d ports: %w", len(desired), err)
+	}
+	return r.writeStatus(ctx, snap, append(states, unwired...))
+}
+
+// desired builds this host's wired ports from a snapshot. Attachments the
+// datapath cannot realise get their final state here instead.
+func (r *Reconciler) desired(snap snapshot) ([]WiredPort, []PortState) {
+	nets := make(map[string]qdb.Network, len(snap.networks))
+	for _, n := range snap.networks {
+		nets[n.UUID] = n
+	}
+	ports := make(map[string]qdb.Port, len(snap.ports))
+	for _, p := range snap.ports {
+		ports[p.UUID] = p
+	}
+	var out []WiredPort
+	var unwired []PortState
+	for _, a := range snap.attachments {
+		if a.Host != r.host {
+			continue
+		}
+		n, p := nets[a.Network], ports[a.Port]
+		seg := Segment{Type: n.NetworkType, PhysicalNetwork: n.PhysicalNetwork, SegmentationID: n.SegmentationID}
+		if seg.Type != NetworkTypeVLAN {
+			unwired = append(unwired, PortState{AttachmentID: a.InterfaceID, Status: StatusFailed,
+				Reason: fmt.Sprintf("network type %q is not wired by this agent yet; use a vlan network", seg.Type)})
+			continue
+		}
+		wp := WiredPort{
+			AttachmentID: a.InterfaceID, PortID: a.Port, NetworkID: a.Network,
+			Device: a.Device, MAC: a.MAC, VMID: a.VmID, Segment: seg,
+			AdminUp: p.AdminState == PortActive, VLAN: seg.SegmentationID,
+		}
+		if !wp.AdminUp {
+			wp.VLAN = DeadVLAN
+		}
+		out = append(out, wp)
+	}
+	return out, unwired
+}
+
+// writeStatus stores the states that changed, in one transaction.
+func (r *Reconciler) writeStatus(ctx context.Context, snap snapshot, states []PortState) error {
+	byIface := make(map[string]qdb.Attachment, len(snap.attachments))
+	for _, a := range snap.attachments {
+		byIface[a.InterfaceID] = a
+	}
+	var ops []ovsdb.Operation
+	for _, st := range states {
+		a, ok := byIface[st.AttachmentID]
+		if !ok || (a.Status == st.Status && a.Reason == st.Reason) {
+			continue
+		}
+		row := &qdb.Attachment{UUID: a.UUID, Status: st.Status, Reason: st.Reason}
+		op, err := r.store.client.Where(row).Update(row, &row.Status, &row.Reason)
+		if err != nil {
+			return fmt.Errorf("build status update: %w", err)
+		}
+		ops = append(ops, op...)
+		r.log.Info("attachment status", "attachment", a.InterfaceID, "port", a.Port, "device", a.Device, "status", st.Status, "reason", st.Reason)
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	_, err := r.store.transact(ctx, ops)
+	return err
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/quantum-agent/quantum-agent/agent"
+)
+
+// config is every setting of the daemon (DESIGN.md §3). Each is a flag.
+type config struct {
+	Socket            string
+	SocketGroup       string
+	SocketMode        uint
+	Datapath          string
+	QuantumDB         []string
+	OVSDB             string
+	IntegrationBridge string
+	OVSDatapathType   string
+	VLANRanges        []agent.VLANRange
+	BridgeMappings    map[string]string
+	InterfaceMappings map[string]string
+	Host              string
+	MetricsListen     string
+	ConfigFile        string
+	LogLevel          slog.Level
+	LibovsdbLogLevel  slog.Level
+	Resync            time.Duration
+	RequestTimeout    time.Duration
+	ShutdownTimeout   time.Duration
+	Version           bool
+}
+
+// parseConfig parses and validates the command line: every flag is checked
+// even when the code that uses it is not written yet, so a bad value fails
+// at start, never later.
+func parseConfig(args []string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("quantum-agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	var quantumDB, vlanRanges, bridgeMappings, ifaceMappings, logLevel, libLevel string
+	fs.StringVar(&c.Socket, "socket", "/run/quantum/quantum.sock", "Unix socket the API is served on (unused under socket activation)")
+	fs.StringVar(&c.SocketGroup, "socket-group", "", "group that owns the API socket (empty: the agent's own)")
+	fs.UintVar(&c.SocketMode, "socket-mode", 0o660, "file mode of the API socket")
+	fs.StringVar(&c.Datapath, "datapath", "ovs", "datapath: ovs or linuxbridge")
+	fs.StringVar(&quantumDB, "quantum-db", "unix:/run/quantum/db.sock", "Quantum DB remotes, comma-separated (several for a Raft cluster)")
+	fs.StringVar(&c.OVSDB, "ovs-db", "unix:/run/openvswitch/db.sock", "Open_vSwitch database remote")
+	fs.StringVar(&c.IntegrationBridge, "integration-bridge", "br-int", "OVS integration bridge")
+	fs.StringVar(&c.OVSDatapathType, "ovs-datapath-type", "system", "datapath type of an integration bridge the agent creates: system or netdev")
+	fs.StringVar(&vlanRanges, "network-vlan-ranges", "physnet1:100:199", "VLAN pools, PHYSNET:MIN:MAX[,...] (Neutron's network_vlan_ranges)")
+	fs.StringVar(&bridgeMappings, "bridge-mappings", "", "OVS physical bridges, PHYSNET:BRIDGE[,...]")
+	fs.StringVar(&ifaceMappings, "interface-mappings", "", "Linux bridge uplinks, PHYSNET:INTERFACE[,...]")
+	fs.StringVar(&c.Host, "host", "", "this hypervisor's name (default: the hostname)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", "127.0.0.1:9697", "address for /metrics, /healthz, /readyz (empty: off)")
+	fs.StringVar(&c.ConfigFile, "config", "", "configuration file")
+	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&libLevel, "libovsdb-log-level", "warn", "log level for the OVSDB client library")
+	fs.DurationVar(&c.Resync, "resync-interval", 30*time.Second, "period of the full reconcile pass")
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", 10*time.Second, "deadline of one API request")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
+	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.Version {
+		return &c, nil
+	}
+	var errs []error
+	check := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	check(oneOf("--datapath", c.Datapath, "ovs", "linuxbridge"))
+	check(oneOf("--ovs-datapath-type", c.OVSDatapathType, "system", "netdev"))
+	var err error
+	c.QuantumDB, err = parseEndpoints("--quantum-db", quantumDB)
+	check(err)
+	_, err = parseEndpoints("--ovs-db", c.OVSDB)
+	check(err)
+	c.VLANRanges, err = agent.ParseVLANRanges(vlanRanges)
+	check(prefix("--network-vlan-ranges", err))
+	c.BridgeMappings, err = parseMappings("--bridge-mappings", bridgeMappings)
+	check(err)
+	c.InterfaceMappings, err = parseMappings("--interface-mappings", ifaceMappings)
+	check(err)
+	if c.IntegrationBridge == "" || len(c.IntegrationBridge) > 15 {
+		check(fmt.Errorf("--integration-bridge %q: must be 1 to 15 characters", c.IntegrationBridge))
+	}
+	if c.SocketMode > 0o777 {
+		check(fmt.Errorf("--socket-mode %o: not a file mode", c.SocketMode))
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			check(fmt.Errorf("--metrics-listen %q: %w", c.MetricsListen, err))
+		}
+	}
+	check(prefix("--log-level", c.LogLevel.UnmarshalText([]byte(logLevel))))
+	check(prefix("--libovsdb-log-level", c.LibovsdbLogLevel.UnmarshalText([]byte(libLevel))))
+	if c.Host == "" {
+		c.Host, err = os.Hostname()
+		check(prefix("--host (from the hostname)", err))
+	}
+	if c.ConfigFile != "" {
+		check(fmt.Errorf("--config %s: configuration files are not supported yet; use flags", c.ConfigFile))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--resync-interval", c.Resync}, {"--request-timeout", c.RequestTimeout}, {"--shutdown-timeout", c.ShutdownTimeout}} {
+		if d.v <= 0 {
+			check(fmt.Errorf("%s must be positive, not %s", d.name, d.v))
+		}
+	}
+	return &c, errors.Join(errs...)
+}
+
+func prefix(name string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+func oneOf(name, v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s %q: must be one of %s", name, v, strings.Join(allowed, ", "))
+}
+
+// parseEndpoints splits and checks OVSDB remotes: unix:PATH, tcp:HOST:PORT
+// or ssl:HOST:PORT.
+func parseEndpoints(name, s string) ([]string, error) {
+	var out []string
+	for _, ep := range strings.Split(s, ",") {
+		ep = strings.TrimSpace(ep)
+		if ep == "" {
+			continue
+		}
+		kind, rest, ok := strings.Cut(ep, ":")
+		switch {
+		case !ok || rest == "":
+			return nil, fmt.Errorf("%s %q: want unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT", name, ep)
+		case kind == "unix":
+		case kind == "tcp" || kind == "ssl":
+			if _, _, err := net.SplitHostPort(rest); err != nil {
+				return nil, fmt.Errorf("%s %q: %w", name, ep, err)
+			}
+		default:
+			return nil, fmt.Errorf("%s %q: unknown kind %q (want unix, tcp or ssl)", name, ep, kind)
+		}
+		out = append(out, ep)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no endpoint given", name)
+	}
+	return out, nil
+}
+
+// parseMappings parses "physnet1:br-phys,physnet2:br-two".
+func parseMappings(name, s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(item, ":")
+		if !ok || k == "" || v == "" || len(v) > 15 {
+			return nil, fmt.Errorf("%s %q: want PHYSNET:DEVICE with a device name of at most 15 characters", name, item)
+		}
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("%s: physical network %q mapped twice", name, k)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
