@@ -652,3 +652,25 @@ func validDeviceName(name string) error {
 	}
 	return nil
 }
+
+// WaitAttachment blocks until the port's attachment has the status, or is
+// FAILED (no wait outlasts a failure), or ctx ends; it then returns the
+// attachment as it is (nil when the port holds none). It is woken by the
+// Quantum DB's monitor, never by polling.
+func (a *Agent) WaitAttachment(ctx context.Context, tenant, netID, portID, status string) (*Attachment, error) {
+	for {
+		changed := a.store.watch() // before the read, so no change is missed
+		att, err := a.GetAttachment(ctx, tenant, netID, portID)
+		if err != nil {
+			return nil, err
+		}
+		if att != nil && (att.Status == status || att.Status == StatusFailed) {
+			return att, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return att, nil
+		}
+	}
+}

@@ -32,6 +32,9 @@ type Store struct {
 
 	changes chan struct{} // coalesced "something in the Quantum DB changed"
 
+	watchMu sync.Mutex
+	watchCh chan struct{} // closed and replaced on every change: for waiters
+
 	genMu     sync.Mutex
 	gen       int           // last Global.generation seen in the cache
 	genSignal chan struct{} // closed and replaced whenever gen moves
@@ -84,6 +87,7 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 		client:    c,
 		log:       log,
 		changes:   make(chan struct{}, 1),
+		watchCh:   make(chan struct{}),
 		genSignal: make(chan struct{}),
 	}
 	if err := c.Connect(ctx); err != nil {
@@ -133,6 +137,19 @@ func (s *Store) onEvent(table string, m model.Model) {
 	case s.changes <- struct{}{}:
 	default:
 	}
+	s.watchMu.Lock()
+	close(s.watchCh)
+	s.watchCh = make(chan struct{})
+	s.watchMu.Unlock()
+}
+
+// watch returns a channel closed at the next change of the Quantum DB. Any
+// number of waiters share one channel, so a thousand waits cost nothing
+// until something changes.
+func (s *Store) watch() <-chan struct{} {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	return s.watchCh
 }
 
 // ensureGlobal makes sure the single Global row exists. Two agents racing to

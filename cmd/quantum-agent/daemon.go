@@ -108,7 +108,7 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); d.notifyWhenReady(workCtx, store, dp, rec) }()
-	log.Info("serving the Quantum API", "socket", ln.Addr().String())
+	log.Info("serving the Quantum API", "socket", d.cfg.Socket)
 
 	var runErr error
 	select {

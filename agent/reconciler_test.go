@@ -1,0 +1,136 @@
+package agent_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quantum-agent/quantum-agent/agent"
+	"github.com/quantum-agent/quantum-agent/agent/agenttest"
+)
+
+// recordingDatapath stands in for OVS in these unit tests of the
+// reconciler's own logic; the real datapaths have their own integration
+// tests in namespaces.
+type recordingDatapath struct {
+	mu      sync.Mutex
+	last    []agent.WiredPort
+	status  string
+	changes chan struct{}
+}
+
+func newRecordingDatapath() *recordingDatapath {
+	return &recordingDatapath{status: agent.StatusUp, changes: make(chan struct{}, 1)}
+}
+
+func (d *recordingDatapath) Start(context.Context) error { return nil }
+func (d *recordingDatapath) Changes() <-chan struct{}    { return d.changes }
+func (d *recordingDatapath) Ready() error                { return nil }
+func (d *recordingDatapath) Close() error                { return nil }
+
+func (d *recordingDatapath) Sync(_ context.Context, desired []agent.WiredPort) ([]agent.PortState, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.last = append([]agent.WiredPort(nil), desired...)
+	out := make([]agent.PortState, 0, len(desired))
+	for _, p := range desired {
+		out = append(out, agent.PortState{AttachmentID: p.AttachmentID, Status: d.status})
+	}
+	return out, nil
+}
+
+func (d *recordingDatapath) wired() map[string]agent.WiredPort {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	m := map[string]agent.WiredPort{}
+	for _, p := range d.last {
+		m[p.AttachmentID] = p
+	}
+	return m
+}
+
+func startReconciler(t *testing.T, a *agent.Agent, dp agent.Datapath) *agent.Reconciler {
+	t.Helper()
+	rec := agent.NewReconciler(a.Store(), dp, "hv-test", time.Hour, agenttest.Logger(t))
+	c, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = rec.Run(c); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return rec
+}
+
+func TestReconcilerWiresOwnHostAndWritesStatus(t *testing.T) {
+	a := agenttest.New(t, agenttest.DefaultConfig())
+	dp := newRecordingDatapath()
+	startReconciler(t, a, dp)
+	n := mustNetwork(t, a, "t", "net")
+	up := mustPort(t, a, "t", n.ID, "ACTIVE")
+	down := mustPort(t, a, "t", n.ID, "DOWN")
+	other := mustPort(t, a, "t", n.ID, "ACTIVE")
+	for _, plug := range []struct {
+		port agent.Port
+		spec agent.AttachmentSpec
+	}{
+		{up, agent.AttachmentSpec{ID: "vif-up", Device: "tapup"}},
+		{down, agent.AttachmentSpec{ID: "vif-down", Device: "tapdown"}},
+		{other, agent.AttachmentSpec{ID: "vif-other", Device: "tapother", Host: "another-host"}},
+	} {
+		if err := a.Plug(ctx(t), "t", n.ID, plug.port.ID, plug.spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx(t), 20*time.Second)
+	defer cancel()
+	att, err := a.WaitAttachment(wctx, "t", n.ID, up.ID, agent.StatusUp)
+	if err != nil || att == nil || att.Status != agent.StatusUp {
+		t.Fatalf("wait for UP: %+v, %v", att, err)
+	}
+	if att, _ := a.WaitAttachment(wctx, "t", n.ID, down.ID, agent.StatusUp); att.Status != agent.StatusUp {
+		t.Fatalf("admin-DOWN port's attachment: %+v", att)
+	}
+	w := dp.wired()
+	if w["vif-up"].VLAN != n.Segment.SegmentationID || !w["vif-up"].AdminUp {
+		t.Errorf("ACTIVE port wired as %+v, want VLAN %d", w["vif-up"], n.Segment.SegmentationID)
+	}
+	if w["vif-down"].VLAN != agent.DeadVLAN || w["vif-down"].AdminUp {
+		t.Errorf("DOWN port wired as %+v, want the dead VLAN", w["vif-down"])
+	}
+	if _, ok := w["vif-other"]; ok {
+		t.Errorf("another host's attachment was wired here")
+	}
+	p, _ := a.GetPort(ctx(t), "t", n.ID, down.ID)
+	if p.OpStatus != agent.StatusDown {
+		t.Errorf("op-status of an admin-DOWN port = %s, want DOWN", p.OpStatus)
+	}
+	p, _ = a.GetPort(ctx(t), "t", n.ID, up.ID)
+	if p.OpStatus != agent.StatusUp {
+		t.Errorf("op-status of a wired ACTIVE port = %s, want UP", p.OpStatus)
+	}
+	// Admin state changes re-wire without anyone else asking.
+	if err := a.SetPortState(ctx(t), "t", n.ID, up.ID, "DOWN"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for dp.wired()["vif-up"].VLAN != agent.DeadVLAN {
+		if time.Now().After(deadline) {
+			t.Fatal("port set DOWN was never moved to the dead VLAN")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestWaitAttachmentTimesOutWithCurrentState(t *testing.T) {
+	a := agenttest.New(t, agenttest.DefaultConfig())
+	n := mustNetwork(t, a, "t", "net")
+	p := mustPort(t, a, "t", n.ID, "ACTIVE")
+	if err := a.Plug(ctx(t), "t", n.ID, p.ID, agent.AttachmentSpec{ID: "vif"}); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx(t), 50*time.Millisecond)
+	defer cancel()
+	att, err := a.WaitAttachment(wctx, "t", n.ID, p.ID, agent.StatusUp)
+	if err != nil || att == nil || att.Status != agent.StatusProvisioning {
+		t.Fatalf("wait with no reconciler: %+v, %v; want PROVISIONING and no error", att, err)
+	}
+}
