@@ -19,13 +19,18 @@ func plugFlags(fs *flag.FlagSet) *client.PlugRequest {
 	return req
 }
 
-// attachmentRows prints the fields an attachment adds to port-show and
-// attachment-show.
-func attachmentRows(w io.Writer, a *client.Attachment) {
+// statusRows prints an attachment's status, shown by port-show and
+// attachment-show alike.
+func statusRows(w io.Writer, a *client.Attachment) {
 	row(w, "Status", a.Status)
 	if a.Reason != "" {
 		row(w, "Reason", a.Reason)
 	}
+}
+
+// bindingRows prints the vif-binding fields. Only attachment-show has them:
+// the port views do not carry them, and "-" there would wrongly say "none".
+func bindingRows(w io.Writer, a *client.Attachment) {
 	row(w, "Device", a.Device)
 	row(w, "MAC", a.MAC)
 	row(w, "VM id", a.VMID)
@@ -91,7 +96,8 @@ func setupAttachmentShow(fs *flag.FlagSet) runFunc {
 		return s.out.emit(map[string]any{"attachment": a}, func(w io.Writer) {
 			row(w, "ID", a.ID)
 			row(w, "Port", a.PortID)
-			attachmentRows(w, a)
+			statusRows(w, a)
+			bindingRows(w, a)
 		})
 	}
 }

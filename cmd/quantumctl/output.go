@@ -58,6 +58,9 @@ func row(w io.Writer, cells ...string) {
 	fmt.Fprintln(w, strings.Join(cells, "\t"))
 }
 
+func itoa(n int) string { return fmt.Sprint(n) }
+
+// itoa0 leaves 0 empty: a segmentation id of 0 means "none".
 func itoa0(n int) string {
 	if n == 0 {
 		return ""

@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 )
-
-func itoa(n int) string { return fmt.Sprint(n) }
 
 // portTable is shared by port-list and net-show.
 func portTable(w io.Writer, ports []client.Port) {
@@ -70,7 +67,7 @@ func setupPortShow(*flag.FlagSet) runFunc {
 			row(w, "Op-status", p.OpStatus)
 			row(w, "Attachment", attID(p.Attachment))
 			if a := p.Attachment; a != nil {
-				attachmentRows(w, a)
+				statusRows(w, a)
 			}
 		})
 	}

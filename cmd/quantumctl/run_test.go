@@ -161,11 +161,7 @@ func TestCommands(t *testing.T) {
 				"Op-status   DOWN\n" +
 				"Attachment  vif-1\n" +
 				"Status      FAILED\n" +
-				"Reason      no such device tap1\n" +
-				"Device      tap1\n" +
-				"MAC         -\n" +
-				"VM id       -\n" +
-				"Host        -\n",
+				"Reason      no such device tap1\n",
 			wantJSON: `{"port":{"id":"p1","state":"ACTIVE","op-status":"DOWN","attachment":{"id":"vif-1","status":"FAILED","reason":"no such device tap1","device":"tap1"}}}`,
 		},
 		{
