@@ -9,7 +9,7 @@ BIN       ?= bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   ?= -X main.version=$(VERSION)
 TESTFLAGS ?= -race -count=1 -timeout 20m
-FUZZ_PKGS ?= ./api/
+FUZZ_PKGS ?= ./api/...
 FUZZTIME  ?= 10s
 GENERATED ?= agent/qdb ovs/vswitch
 
@@ -43,14 +43,14 @@ vet:
 unit:
 	$(GO) test $(TESTFLAGS) ./...
 
-# Each Fuzz* target of each package in FUZZ_PKGS for FUZZTIME; a package with no
-# Go files or no fuzz target yet is skipped, not an error.
+# Each Fuzz* target of each package matched by FUZZ_PKGS (./api and below:
+# the codecs, router and client) for FUZZTIME. Packages without tests or
+# without fuzz targets are skipped, not an error.
 fuzz:
 	@set -eu; \
-	for pkg in $(FUZZ_PKGS); do \
-		if ! ls "$$pkg"/*_test.go >/dev/null 2>&1; then \
-			echo "fuzz: $$pkg has no tests yet, skipped"; continue; \
-		fi; \
+	pkgs=$$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' $(FUZZ_PKGS) 2>/dev/null || true); \
+	if [ -z "$$pkgs" ]; then echo "fuzz: no tested packages in $(FUZZ_PKGS) yet"; exit 0; fi; \
+	for pkg in $$pkgs; do \
 		list=$$($(GO) test -list '^Fuzz' "$$pkg"); \
 		targets=$$(printf '%s\n' "$$list" | grep '^Fuzz' || true); \
 		if [ -z "$$targets" ]; then echo "fuzz: no Fuzz* targets in $$pkg"; continue; fi; \
