@@ -1,0 +1,337 @@
+// Package e2e runs the built quantum-agent and quantumctl binaries on a
+// sandbox hypervisor (a network namespace with its own Open vSwitch) against
+// a real Quantum DB ovsdb-server, and checks what a user would: API answers,
+// durability across a SIGKILL, and packets between VMs.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/quantum-agent/quantum-agent/api/client"
+	"github.com/quantum-agent/quantum-agent/internal/testbed"
+)
+
+// bins holds the binaries built once for the package.
+var bins string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "qa-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	cmd := exec.Command("go", "build", "-o", dir+"/", "../cmd/quantum-agent", "../cmd/quantumctl")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build binaries:", err)
+		os.Exit(1)
+	}
+	bins = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// agentProc is one quantum-agent process running in a hypervisor namespace.
+type agentProc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	socket string
+	log    *bytes.Buffer
+	done   chan struct{}
+	err    error
+}
+
+type sandbox struct {
+	hv       *testbed.OVS
+	qdb      *testbed.DBServer
+	socket   string
+	host     string
+	extraArg []string
+}
+
+func newSandbox(t *testing.T) *sandbox {
+	t.Helper()
+	testbed.RequireRoot(t)
+	dir, err := os.MkdirTemp("", "qa-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return &sandbox{
+		hv:     testbed.StartOVS(t, testbed.OVSOptions{}),
+		qdb:    testbed.StartQuantumDBAt(t, dir),
+		socket: filepath.Join(dir, "quantum.sock"),
+		host:   "e2e-hv",
+	}
+}
+
+// start runs the agent in the hypervisor's namespace and waits until its
+// socket answers.
+func (s *sandbox) start(t *testing.T) *agentProc {
+	t.Helper()
+	args := append([]string{"netns", "exec", s.hv.NetNS, filepath.Join(bins, "quantum-agent"),
+		"--socket", s.socket, "--quantum-db", s.qdb.Endpoint, "--ovs-db", s.hv.DBSocket,
+		"--ovs-datapath-type", "netdev", "--network-vlan-ranges", "physnet1:100:199",
+		"--host", s.host, "--metrics-listen", "", "--log-level", "debug"}, s.extraArg...)
+	p := &agentProc{t: t, cmd: exec.Command("ip", args...), socket: s.socket, log: &bytes.Buffer{}, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			t.Logf("agent log:\n%s", p.log.String())
+		}
+	})
+	c := client.New(s.socket)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := c.Versions(context.Background()); err == nil {
+			return p
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("agent exited at start: %v\n%s", p.err, p.log.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agent socket never answered\n%s", p.log.String())
+		}
+	}
+}
+
+// kill stops the agent with SIGKILL (by PID: ip netns exec execs the agent,
+// so the PID is the agent's) and waits for it.
+func (p *agentProc) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// term sends SIGTERM and returns the exit error (nil for exit code 0).
+func (p *agentProc) term(t *testing.T) error {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(40 * time.Second):
+		t.Fatal("agent did not exit after SIGTERM")
+		return nil
+	}
+}
+
+func ctxT(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// quantumctl runs the CLI against the sandbox's socket.
+func (s *sandbox) quantumctl(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(bins, "quantumctl"), append([]string{"--socket", s.socket, "--tenant", "demo"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// mustID returns a must(id, err) for t: it fails the test on err.
+func mustID(t *testing.T) func(string, error) string {
+	return func(id string, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+}
+
+// TestPingThroughOVS is the user story of the foundation issue: two VMs
+// plugged into one network ping each other through OVS; one on another
+// network cannot; TCP flows too.
+func TestPingThroughOVS(t *testing.T) {
+	s := newSandbox(t)
+	s.start(t)
+	vm1 := testbed.AddVM(t, s.hv, "vm1", "tapvm1", "198.18.0.1/24")
+	vm2 := testbed.AddVM(t, s.hv, "vm2", "tapvm2", "198.18.0.2/24")
+	vm3 := testbed.AddVM(t, s.hv, "vm3", "tapvm3", "198.18.0.3/24")
+
+	c := client.New(s.socket)
+	ctx := ctxT(t)
+	must := mustID(t)
+	net1 := must(c.CreateNetwork(ctx, "demo", client.NetworkRequest{Name: "net1"}))
+	// The second network through the CLI, as an operator would.
+	out, err := s.quantumctl(t, "-o", "json", "net-create", "net2")
+	if err != nil {
+		t.Fatalf("quantumctl net-create: %v\n%s", err, out)
+	}
+	var created struct {
+		Network struct {
+			ID string `json:"id"`
+		} `json:"network"`
+	}
+	if err := json.Unmarshal([]byte(out), &created); err != nil || created.Network.ID == "" {
+		t.Fatalf("quantumctl -o json net-create printed %q (%v)", out, err)
+	}
+	net2 := created.Network.ID
+
+	plug := func(netID string, vm *testbed.VM) string {
+		port := must(c.CreatePort(ctx, "demo", netID, "ACTIVE"))
+		if err := c.Plug(ctx, "demo", netID, port, client.PlugRequest{ID: "vif-" + vm.Name, Device: vm.Tap, MAC: vm.MAC}); err != nil {
+			t.Fatalf("plug %s: %v", vm, err)
+		}
+		att, err := c.WaitAttachment(ctx, "demo", netID, port, "UP", 30*time.Second)
+		if err != nil || att == nil || att.Status != "UP" {
+			t.Fatalf("attachment of %s never UP: %+v, %v", vm, att, err)
+		}
+		return port
+	}
+	p1 := plug(net1, vm1)
+	plug(net1, vm2)
+	plug(net2, vm3)
+
+	if !eventuallyPing(t, vm1, vm2.IP, true) {
+		t.Fatalf("%s cannot ping %s on the same network", vm1, vm2)
+	}
+	if !vm1.CanTCP(t, vm2) {
+		t.Errorf("TCP from %s to %s fails on the same network", vm1, vm2)
+	}
+	if vm1.Ping(t, vm3.IP) {
+		t.Errorf("%s pings %s across networks", vm1, vm3)
+	}
+
+	// Admin DOWN cuts traffic; ACTIVE restores it.
+	if err := c.UpdatePort(ctx, "demo", net1, p1, "DOWN"); err != nil {
+		t.Fatal(err)
+	}
+	if !eventuallyPing(t, vm1, vm2.IP, false) {
+		t.Errorf("%s still pings %s with its port DOWN", vm1, vm2)
+	}
+	if err := c.UpdatePort(ctx, "demo", net1, p1, "ACTIVE"); err != nil {
+		t.Fatal(err)
+	}
+	if !eventuallyPing(t, vm1, vm2.IP, true) {
+		t.Errorf("%s cannot ping %s after its port is ACTIVE again", vm1, vm2)
+	}
+
+	// Unplug removes the OVS port; the CLI shows the empty attachment.
+	if err := c.Unplug(ctx, "demo", net1, p1); err != nil {
+		t.Fatal(err)
+	}
+	if !eventuallyPing(t, vm1, vm2.IP, false) {
+		t.Errorf("%s still pings %s after unplug", vm1, vm2)
+	}
+	if out, err := s.quantumctl(t, "attachment-show", net1, p1); err != nil {
+		t.Errorf("quantumctl attachment-show: %v\n%s", err, out)
+	}
+}
+
+// eventuallyPing retries a ping until it gives want, for a bounded time:
+// wiring is asynchronous, so the first packets may precede it.
+func eventuallyPing(t *testing.T, vm *testbed.VM, ip netip.Addr, want bool) bool {
+	t.Helper()
+	for range 10 {
+		if vm.Ping(t, ip) == want {
+			return true
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return false
+}
+
+// TestDurableAcrossSIGKILL: a 2xx means the change is in the Quantum DB, so
+// an agent killed right after answering, then restarted, still has it.
+func TestDurableAcrossSIGKILL(t *testing.T) {
+	s := newSandbox(t)
+	p := s.start(t)
+	c := client.New(s.socket)
+	ctx := ctxT(t)
+	must := mustID(t)
+	netID := must(c.CreateNetwork(ctx, "demo", client.NetworkRequest{Name: "durable"}))
+	portID := must(c.CreatePort(ctx, "demo", netID, "ACTIVE"))
+	if err := c.Plug(ctx, "demo", netID, portID, client.PlugRequest{ID: "vif-durable", Device: "tapdurable"}); err != nil {
+		t.Fatal(err)
+	}
+	p.kill()
+	s.start(t)
+	n, err := c.GetNetwork(ctx, "demo", netID)
+	if err != nil || n.Name != "durable" || len(n.Ports) != 1 || n.Ports[0].ID != portID {
+		t.Fatalf("after SIGKILL and restart: %+v, %v", n, err)
+	}
+	att, err := c.GetAttachment(ctx, "demo", netID, portID)
+	if err != nil || att == nil || att.ID != "vif-durable" {
+		t.Fatalf("attachment after restart: %+v, %v", att, err)
+	}
+	// Plugged before its device exists: the reason says so.
+	att, err = c.WaitAttachment(ctx, "demo", netID, portID, "DOWN", 20*time.Second)
+	if err != nil || att.Status != "DOWN" || !strings.Contains(att.Reason, "tapdurable") {
+		t.Errorf("attachment of a missing device: %+v, %v; want DOWN naming the device", att, err)
+	}
+}
+
+// TestSIGTERMExitsZero: SIGTERM drains and the agent exits 0.
+func TestSIGTERMExitsZero(t *testing.T) {
+	s := newSandbox(t)
+	p := s.start(t)
+	if err := p.term(t); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.log.String())
+	}
+	if _, err := os.Stat(s.socket); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket file left behind after a clean stop: %v", err)
+	}
+}
+
+// TestSocketOwnership: a second agent does not steal the socket of a live
+// one; a stale socket file left by a dead agent is replaced.
+func TestSocketOwnership(t *testing.T) {
+	s := newSandbox(t)
+	p := s.start(t)
+	second := exec.Command(filepath.Join(bins, "quantum-agent"), "--socket", s.socket,
+		"--quantum-db", s.qdb.Endpoint, "--ovs-db", s.hv.DBSocket, "--metrics-listen", "", "--host", "x")
+	out, err := runWithTimeout(second, 30*time.Second)
+	if err == nil || !strings.Contains(out, "socket") {
+		t.Fatalf("second agent on a live socket: err=%v\n%s", err, out)
+	}
+	if _, err := client.New(s.socket).Versions(ctxT(t)); err != nil {
+		t.Fatalf("first agent's socket broken by the second: %v", err)
+	}
+	p.kill() // leaves the socket file behind
+	if _, err := os.Stat(s.socket); err != nil {
+		t.Fatalf("expected a stale socket after SIGKILL: %v", err)
+	}
+	s.start(t) // must replace it
+}
+
+func runWithTimeout(cmd *exec.Cmd, d time.Duration) (string, error) {
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return buf.String(), err
+	case <-time.After(d):
+		_ = cmd.Process.Kill()
+		<-done
+		return buf.String(), errors.New("timed out")
+	}
+}
