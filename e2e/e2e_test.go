@@ -335,3 +335,56 @@ func runWithTimeout(cmd *exec.Cmd, d time.Duration) (string, error) {
 		return buf.String(), errors.New("timed out")
 	}
 }
+
+// TestUnansweringDBIsServiceUnavailable: a Quantum DB that stops answering
+// (SIGSTOP: the socket stays, nothing replies) turns a write into
+// serviceUnavailable within the request deadline, never a hang; when it
+// answers again, so does the agent.
+func TestUnansweringDBIsServiceUnavailable(t *testing.T) {
+	s := newSandbox(t)
+	s.extraArg = []string{"--request-timeout", "2s"}
+	s.start(t)
+	c := client.New(s.socket, client.WithTimeout(20*time.Second))
+	ctx := ctxT(t)
+	pid := readPID(t, filepath.Join(s.qdb.Dir, "db.pid"))
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			_ = syscall.Kill(pid, syscall.SIGCONT)
+		}
+	}
+	t.Cleanup(resume)
+	_, err := c.CreateNetwork(ctx, "demo", client.NetworkRequest{Name: "stuck"})
+	if !errors.Is(err, client.ErrUnavailable) {
+		t.Fatalf("create with the DB stopped: %v, want service unavailable", err)
+	}
+	resume()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := c.CreateNetwork(ctx, "demo", client.NetworkRequest{Name: "after"})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agent never recovered after the DB answered again: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func readPID(t *testing.T, pidfile string) int {
+	t.Helper()
+	b, err := os.ReadFile(pidfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Sscan(strings.TrimSpace(string(b)), &pid); err != nil {
+		t.Fatalf("pidfile %s: %v", pidfile, err)
+	}
+	return pid
+}
