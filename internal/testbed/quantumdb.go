@@ -1,0 +1,89 @@
+package testbed
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// QuantumSchema is the Quantum DB schema's path inside the module.
+const QuantumSchema = "agent/qdb/quantum.ovsschema"
+
+// DBServer is an ovsdb-server serving the Quantum schema from a directory.
+type DBServer struct {
+	Dir      string // holds quantum.db, the socket, pidfile and log
+	Endpoint string // "unix:<Dir>/db.sock"
+	t        testing.TB
+}
+
+// StartQuantumDB starts a Quantum DB server on a fresh database and returns
+// its endpoint; t.Cleanup stops it.
+func StartQuantumDB(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "qa-qdb-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return StartQuantumDBAt(t, dir).Endpoint
+}
+
+// StartQuantumDBAt starts a Quantum DB server on dir, creating the database
+// there unless it exists (so a server started again on the same dir keeps
+// the data). dir must be short: it holds a unix socket.
+func StartQuantumDBAt(t testing.TB, dir string) *DBServer {
+	t.Helper()
+	s := &DBServer{Dir: dir, Endpoint: "unix:" + filepath.Join(dir, "db.sock"), t: t}
+	db := filepath.Join(dir, "quantum.db")
+	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+		run(t, nil, "ovsdb-tool", "create", db, filepath.Join(ModuleRoot(t), QuantumSchema))
+	}
+	s.Start()
+	return s
+}
+
+// Start starts the server (again); Stop stops it.
+func (s *DBServer) Start() {
+	s.t.Helper()
+	run(s.t, nil, "ovsdb-server", filepath.Join(s.Dir, "quantum.db"),
+		"--remote=punix:"+filepath.Join(s.Dir, "db.sock"),
+		"--pidfile="+filepath.Join(s.Dir, "db.pid"),
+		"--unixctl="+filepath.Join(s.Dir, "db.ctl"),
+		"--log-file="+filepath.Join(s.Dir, "db.log"), "--detach")
+	s.t.Cleanup(s.Stop)
+}
+
+// Stop stops the server, keeping its database.
+func (s *DBServer) Stop() {
+	if err := stopPID(filepath.Join(s.Dir, "db.pid")); err != nil {
+		s.t.Errorf("testbed: stop Quantum DB server: %v", err)
+	}
+}
+
+// Restart stops and starts the server on the same database.
+func (s *DBServer) Restart() {
+	s.t.Helper()
+	s.Stop()
+	s.Start()
+}
+
+// ModuleRoot finds the module root: the nearest directory above the test's
+// working directory that holds go.mod.
+func ModuleRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testbed: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
