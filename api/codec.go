@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -8,11 +9,13 @@ import (
 	"github.com/quantum-agent/quantum-agent/agent"
 )
 
-// document is a response body: in JSON {key: value}, in XML an element
-// named key (in the version's namespace) whose content is value.
+// document is a response body: in JSON {key: value} (or value alone when
+// bare), in XML an element named key (in the version's namespace) whose
+// content is value.
 type document struct {
 	key   string
 	value any
+	bare  bool // JSON has no wrapper key (GET /v1.x/extensions/{alias})
 }
 
 // encode renders doc in format f; ns is the XML namespace ("" for none).
@@ -21,8 +24,17 @@ func encode(doc document, f format, ns string) ([]byte, string, error) {
 		b, err := encodeXML(doc, ns)
 		return b, f.contentType(), err
 	}
-	b, err := json.Marshal(map[string]any{doc.key: doc.value})
-	return b, formatJSON.contentType(), err
+	var v any = map[string]any{doc.key: doc.value}
+	if doc.bare {
+		v = doc.value
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // not for browsers: keep & and < readable
+	if err := enc.Encode(v); err != nil {
+		return nil, "", err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), formatJSON.contentType(), nil
 }
 
 // fieldType is the type a request attribute must have.

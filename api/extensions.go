@@ -52,7 +52,8 @@ func (h *handler) showExtension(ctx context.Context, r *request) (reply, error) 
 	alias := r.PathValue("alias")
 	for _, e := range extensions() {
 		if e.Alias == alias {
-			return reply{status: 200, doc: &document{key: "extension", value: e}}, nil
+			// The bare object in JSON; XML needs its root element anyway.
+			return reply{status: 200, doc: &document{key: "extension", value: e, bare: true}}, nil
 		}
 	}
 	return reply{}, errNoExtension(alias)
