@@ -60,6 +60,7 @@ type Datapath struct {
 	closed atomic.Bool
 
 	transactions atomic.Int64 // Transact calls made, for tests
+	logOff       *atomic.Bool // silences libovsdb's log after Close
 }
 
 var _ agent.Datapath = (*Datapath)(nil)
@@ -96,10 +97,12 @@ func New(cfg Config, log *slog.Logger) (*Datapath, error) {
 	if cfg.ClientLogLevel != nil {
 		level = *cfg.ClientLogLevel
 	}
-	clientLog := logr.FromSlogHandler(&levelHandler{
+	clientHandler := &levelHandler{
 		Handler: log.With("component", "libovsdb").Handler(),
 		min:     level,
-	})
+		off:     &atomic.Bool{},
+	}
+	clientLog := logr.FromSlogHandler(clientHandler)
 	bo := backoff.NewExponentialBackOff()
 	bo.MaxInterval = 5 * time.Second
 	bo.MaxElapsedTime = 0 // retry for as long as the agent runs
@@ -117,6 +120,7 @@ func New(cfg Config, log *slog.Logger) (*Datapath, error) {
 		client:  c,
 		changes: make(chan struct{}, 1),
 		stop:    make(chan struct{}),
+		logOff:  clientHandler.off,
 	}, nil
 }
 
@@ -218,25 +222,37 @@ func (d *Datapath) Close() error {
 	}
 	close(d.stop)
 	d.wg.Wait()
+	// libovsdb v0.8.1 ignores Close while it is reconnecting and keeps
+	// retrying in the background; at least keep it quiet.
+	d.logOff.Store(true)
 	d.client.Close()
 	return nil
 }
 
 // levelHandler passes on only records at or above min: libovsdb gets its
 // own level, independent of the agent's.
+// It goes silent once off is set.
 type levelHandler struct {
 	slog.Handler
 	min slog.Level
+	off *atomic.Bool
 }
 
 func (h *levelHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
+	return l >= h.min && !h.off.Load() && h.Handler.Enabled(ctx, l)
+}
+
+func (h *levelHandler) Handle(ctx context.Context, r slog.Record) error {
+	if h.off.Load() {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
 }
 
 func (h *levelHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &levelHandler{Handler: h.Handler.WithAttrs(as), min: h.min}
+	return &levelHandler{Handler: h.Handler.WithAttrs(as), min: h.min, off: h.off}
 }
 
 func (h *levelHandler) WithGroup(name string) slog.Handler {
-	return &levelHandler{Handler: h.Handler.WithGroup(name), min: h.min}
+	return &levelHandler{Handler: h.Handler.WithGroup(name), min: h.min, off: h.off}
 }

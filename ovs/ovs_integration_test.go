@@ -198,3 +198,35 @@ func TestIntegrationWarnsWithoutTSO(t *testing.T) {
 		t.Errorf("tsoWarning = %q, want a warning about userspace-tso-enable", w)
 	}
 }
+
+// TestIntegrationReconnects checks that the datapath survives an
+// ovsdb-server restart: not ready while it is away, a Changes signal once it
+// is back, and Sync working again.
+func TestIntegrationReconnects(t *testing.T) {
+	testbed.RequireRoot(t)
+	hv := testbed.StartOVS(t, testbed.OVSOptions{})
+	vm1 := testbed.AddVM(t, hv, "vm1", "tapr1", "198.18.2.1/24")
+	d := startIntegration(t, hv)
+	p1 := hvPort("1", vm1, 101)
+	syncUntil(t, d, "port UP", []agent.WiredPort{p1}, allUp(p1))
+
+	hv.RestartDB()
+	deadline := time.Now().Add(30 * time.Second)
+	for d.Ready() != nil || !d.client.Connected() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready again after ovsdb-server restart: %v", d.Ready())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	select {
+	case <-d.Changes():
+	case <-time.After(10 * time.Second):
+		t.Error("no Changes signal after reconnecting")
+	}
+	p2 := p1
+	p2.VLAN = 102
+	syncUntil(t, d, "retagged after reconnect", []agent.WiredPort{p2}, allUp(p2))
+	if got := hv.Vsctl("get", "Port", "tapr1", "tag"); got != "102" {
+		t.Errorf("tag after reconnect = %s, want 102", got)
+	}
+}

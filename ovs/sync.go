@@ -76,8 +76,8 @@ func (d *Datapath) plan(snap *snapshot, desired []agent.WiredPort) (*plan, error
 			p.failed[w.AttachmentID] = fmt.Sprintf("device %s is also wanted by attachment %s", w.Device, other)
 			continue
 		}
-		if w.Device == "" {
-			p.failed[w.AttachmentID] = "attachment names no device"
+		if w.Device == "" || w.Device == d.cfg.Bridge {
+			p.failed[w.AttachmentID] = fmt.Sprintf("device %q cannot be plugged into bridge %s", w.Device, d.cfg.Bridge)
 			continue
 		}
 		wanted[w.Device] = w.AttachmentID

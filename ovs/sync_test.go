@@ -2,6 +2,7 @@ package ovs
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -423,4 +424,43 @@ func mapsEqual(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+func TestReadyReportsBrokenDatapath(t *testing.T) {
+	f := startFakeOVS(t)
+	d := startDatapath(t, f, DatapathNetdev)
+	f.setInterface(t, "br-int", -1, "could not open network device br-int (Device or resource busy)", "")
+	waitFor(t, "Ready to fail", func() bool { return d.Ready() != nil })
+	if err := d.Ready(); !strings.Contains(err.Error(), "no working datapath") {
+		t.Errorf("Ready = %v, want a no-working-datapath error", err)
+	}
+	states := syncOK(t, d, agent.WiredPort{AttachmentID: "x", Device: "br-int"})
+	if states["x"].Status != agent.StatusFailed {
+		t.Errorf("plugging the bridge's own port: %+v, want FAILED", states["x"])
+	}
+}
+
+func TestSyncThousandPortsOneTransaction(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow with -short")
+	}
+	f := startFakeOVS(t)
+	d := startDatapath(t, f, DatapathNetdev)
+	desired := make([]agent.WiredPort, 1000)
+	for i := range desired {
+		desired[i] = agent.WiredPort{
+			AttachmentID: fmt.Sprintf("att-%d", i), PortID: fmt.Sprintf("port-%d", i), NetworkID: "net",
+			Device: fmt.Sprintf("tap%d", i), VLAN: 100 + i%10, AdminUp: true,
+		}
+	}
+	tx := d.transactions.Load()
+	start := time.Now()
+	syncOK(t, d, desired...)
+	t.Logf("Sync of 1000 new ports: %v", time.Since(start))
+	start = time.Now()
+	syncOK(t, d, desired...)
+	t.Logf("Sync of 1000 unchanged ports: %v", time.Since(start))
+	if n := d.transactions.Load() - tx; n != 1 {
+		t.Errorf("two Syncs of 1000 ports made %d transactions, want 1", n)
+	}
 }

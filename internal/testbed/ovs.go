@@ -40,6 +40,10 @@ func StartOVS(t testing.TB, opts OVSOptions) *OVS {
 	})
 	addNetNS(t, o.NetNS) // registered after RemoveAll: runs before it
 	run(t, nil, "ovsdb-tool", "create", o.path("conf.db"), VswitchSchema)
+	// Registered once, here, so that they run after the cleanups of
+	// whatever the test builds on this hypervisor, restarts included.
+	t.Cleanup(func() { o.stop("ovsdb.pid") })
+	t.Cleanup(func() { o.stop("vswitchd.pid") })
 	o.startDB()
 	init := []string{"--no-wait", "init"}
 	if !opts.NoUserspaceTSO {
@@ -61,7 +65,14 @@ func (o *OVS) startDB() {
 	run(o.t, o.env(), "ip", "netns", "exec", o.NetNS, "ovsdb-server", o.path("conf.db"),
 		"--remote=punix:"+o.path("db.sock"), "--pidfile="+o.path("ovsdb.pid"),
 		"--unixctl="+o.path("ovsdb.ctl"), "--log-file="+o.path("ovsdb.log"), "--detach")
-	o.t.Cleanup(func() { o.stop("ovsdb.pid") })
+}
+
+// RestartDB stops the hypervisor's ovsdb-server and starts it again on the
+// same database: clients see their connection drop and must reconnect.
+func (o *OVS) RestartDB() {
+	o.t.Helper()
+	o.stop("ovsdb.pid")
+	o.startDB()
 }
 
 // StartVswitchd starts ovs-vswitchd; StartOVS already did.
@@ -70,7 +81,6 @@ func (o *OVS) StartVswitchd() {
 	run(o.t, o.env(), "ip", "netns", "exec", o.NetNS, "ovs-vswitchd", o.DBSocket,
 		"--pidfile="+o.path("vswitchd.pid"), "--unixctl="+o.path("vswitchd.ctl"),
 		"--log-file="+o.path("vswitchd.log"), "--detach")
-	o.t.Cleanup(func() { o.stop("vswitchd.pid") })
 }
 
 // StopVswitchd stops ovs-vswitchd and waits until its userspace datapath

@@ -39,6 +39,7 @@ func StartQuantumDBAt(t testing.TB, dir string) *DBServer {
 	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
 		run(t, nil, "ovsdb-tool", "create", db, filepath.Join(ModuleRoot(t), QuantumSchema))
 	}
+	t.Cleanup(s.Stop) // once, here: runs after the cleanups of its users
 	s.Start()
 	return s
 }
@@ -51,7 +52,6 @@ func (s *DBServer) Start() {
 		"--pidfile="+filepath.Join(s.Dir, "db.pid"),
 		"--unixctl="+filepath.Join(s.Dir, "db.ctl"),
 		"--log-file="+filepath.Join(s.Dir, "db.log"), "--detach")
-	s.t.Cleanup(s.Stop)
 }
 
 // Stop stops the server, keeping its database.
