@@ -50,6 +50,9 @@ func (d *Datapath) Sync(ctx context.Context, desired []agent.WiredPort) ([]agent
 			return nil, fmt.Errorf("sync %d ports: %w", len(desired), err)
 		}
 	}
+	if err := snap.bridgeProblem(d.cfg.Bridge); err != nil {
+		return nil, fmt.Errorf("sync %d ports: %w", len(desired), err)
+	}
 	p, err := d.plan(snap, desired)
 	if err != nil {
 		return nil, fmt.Errorf("sync %d ports: %w", len(desired), err)

@@ -434,6 +434,11 @@ func TestReadyReportsBrokenDatapath(t *testing.T) {
 	if err := d.Ready(); !strings.Contains(err.Error(), "no working datapath") {
 		t.Errorf("Ready = %v, want a no-working-datapath error", err)
 	}
+	if _, err := d.Sync(context.Background(), []agent.WiredPort{wired(0, 101)}); err == nil {
+		t.Error("Sync wired into a bridge without a working datapath")
+	}
+	f.setInterface(t, "br-int", 65534, "", "up")
+	waitFor(t, "Ready again", func() bool { return d.Ready() == nil })
 	states := syncOK(t, d, agent.WiredPort{AttachmentID: "x", Device: "br-int"})
 	if states["x"].Status != agent.StatusFailed {
 		t.Errorf("plugging the bridge's own port: %+v, want FAILED", states["x"])
