@@ -73,7 +73,7 @@ func (a *Agent) ListNetworks(ctx context.Context, tenant string, withPorts bool)
 		}
 		out = append(out, net)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	sortByCreation(out, func(n Network) (int64, string) { return n.created, n.ID })
 	return out, nil
 }
 
@@ -172,6 +172,7 @@ func (a *Agent) insertNetwork(ctx context.Context, tenant, name string, seg Segm
 		PhysicalNetwork: seg.PhysicalNetwork,
 		SegmentationID:  seg.SegmentationID,
 		SegmentKey:      segmentKey(seg, uuid.NewString()),
+		CreatedAt:       createdAt(),
 	}
 	ops, err := a.store.client.Create(row)
 	if err != nil {
@@ -340,7 +341,7 @@ func (a *Agent) CreatePort(ctx context.Context, tenant, netID, state string) (Po
 	if _, err := a.store.network(ctx, tenant, netID); err != nil {
 		return Port{}, err
 	}
-	row := &qdb.Port{UUID: "port", Network: netID, TenantID: tenant, AdminState: state}
+	row := &qdb.Port{UUID: "port", Network: netID, TenantID: tenant, AdminState: state, CreatedAt: createdAt()}
 	ops, err := a.store.client.Create(row)
 	if err != nil {
 		return Port{}, fmt.Errorf("build port insert: %w", err)
@@ -484,7 +485,7 @@ func (a *Agent) attachmentRow(spec AttachmentSpec, portID, netID string) *qdb.At
 		VmID:        spec.VMID,
 		Status:      StatusProvisioning,
 		Reason:      "waiting for the agent of host " + spec.Host,
-		CreatedAt:   int(time.Now().UnixMilli()),
+		CreatedAt:   createdAt(),
 	}
 }
 
@@ -516,7 +517,7 @@ func (a *Agent) ListAttachments(ctx context.Context, tenant, netID string) ([]At
 	for _, att := range atts {
 		out = append(out, *toAttachment(att))
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	sortByCreation(out, func(a Attachment) (int64, string) { return a.created, a.ID })
 	return out, nil
 }
 
@@ -553,9 +554,9 @@ func (a *Agent) plugIntoNetworkOnce(ctx context.Context, tenant, netID string, s
 		return Port{}, err
 	}
 	taken := indexAttachmentsByPort(atts)
-	sort.Slice(ports, func(i, j int) bool { return ports[i].UUID < ports[j].UUID })
+	sortByCreation(ports, func(p qdb.Port) (int64, string) { return int64(p.CreatedAt), p.UUID })
 	var ops []ovsdb.Operation
-	port := qdb.Port{UUID: "port", Network: netID, TenantID: tenant, AdminState: PortActive}
+	port := qdb.Port{UUID: "port", Network: netID, TenantID: tenant, AdminState: PortActive, CreatedAt: createdAt()}
 	for _, p := range ports {
 		if p.AdminState == PortActive && taken[p.UUID] == nil {
 			port = p
@@ -581,6 +582,22 @@ func (a *Agent) plugIntoNetworkOnce(ctx context.Context, tenant, netID string, s
 	}
 	att := qdb.Attachment{InterfaceID: spec.ID, Port: port.UUID, Network: netID, Status: StatusProvisioning}
 	return toPort(port, &att), nil
+}
+
+// createdAt stamps a new row; lists are in creation order, as users expect
+// (and as the released Quantum answered).
+func createdAt() int { return int(time.Now().UnixNano()) }
+
+// sortByCreation orders items by creation time, then id for a stable order.
+func sortByCreation[T any](items []T, key func(T) (int64, string)) {
+	sort.SliceStable(items, func(i, j int) bool {
+		ti, idi := key(items[i])
+		tj, idj := key(items[j])
+		if ti != tj {
+			return ti < tj
+		}
+		return idi < idj
+	})
 }
 
 // ---- validation ----

@@ -32,6 +32,8 @@ type Network struct {
 	OpStatus string
 	Segment  Segment
 	Ports    []Port // filled by the calls that say so
+
+	created int64 // for ordering lists
 }
 
 // Segment says how a network is carried: its type, physical network and
@@ -49,6 +51,8 @@ type Port struct {
 	State      string // admin state: PortActive or PortDown
 	OpStatus   string
 	Attachment *Attachment // nil when nothing is plugged
+
+	created int64
 }
 
 // Attachment is an interface (a VM's VIF) plugged into a port.
@@ -62,6 +66,8 @@ type Attachment struct {
 	VMID      string
 	Status    string // StatusProvisioning, StatusUp, StatusDown or StatusFailed
 	Reason    string // why the status is what it is, for people
+
+	created int64
 }
 
 // NetworkSpec is what a create-network request asks for. A zero Segment asks

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"sort"
 
 	"github.com/google/uuid"
 
@@ -110,18 +109,19 @@ func (s *Store) attachmentsOf(ctx context.Context, netID string) ([]qdb.Attachme
 
 func toNetwork(n qdb.Network) Network {
 	seg := Segment{Type: n.NetworkType, PhysicalNetwork: n.PhysicalNetwork, SegmentationID: n.SegmentationID}
-	return Network{ID: n.UUID, Tenant: n.TenantID, Name: n.Name, OpStatus: StatusUp, Segment: seg}
+	return Network{ID: n.UUID, Tenant: n.TenantID, Name: n.Name, OpStatus: StatusUp, Segment: seg, created: int64(n.CreatedAt)}
 }
 
 func toAttachment(a qdb.Attachment) *Attachment {
 	return &Attachment{
 		ID: a.InterfaceID, PortID: a.Port, NetworkID: a.Network, Host: a.Host,
 		Device: a.Device, MAC: a.MAC, VMID: a.VmID, Status: a.Status, Reason: a.Reason,
+		created: int64(a.CreatedAt),
 	}
 }
 
 func toPort(p qdb.Port, att *qdb.Attachment) Port {
-	out := Port{ID: p.UUID, NetworkID: p.Network, State: p.AdminState}
+	out := Port{ID: p.UUID, NetworkID: p.Network, State: p.AdminState, created: int64(p.CreatedAt)}
 	if att != nil {
 		out.Attachment = toAttachment(*att)
 	}
@@ -135,7 +135,7 @@ func joinPorts(ports []qdb.Port, attByPort map[string]*qdb.Attachment) []Port {
 	for _, p := range ports {
 		out = append(out, toPort(p, attByPort[p.UUID]))
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	sortByCreation(out, func(p Port) (int64, string) { return p.created, p.ID })
 	return out
 }
 

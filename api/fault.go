@@ -56,6 +56,11 @@ func faultOf(k agent.Kind) fault {
 	case agent.KindPluginFault:
 		return fault{471, "pluginFault", 500, "PluginFault",
 			"The plugin failed to carry out the operation.", ""}
+	case agent.KindConflict:
+		// Not in the released API (an extension's fault: a provider segment
+		// already taken). 409 on both versions, as HTTP means it.
+		return fault{409, "conflict", 409, "Conflict",
+			"The request conflicts with the current state of another resource.", ""}
 	}
 	return internalFault()
 }

@@ -101,13 +101,14 @@ func FuzzRouter(f *testing.F) {
 	} {
 		f.Add(s[0], s[1], []byte(s[2]), s[3])
 	}
+	backend := newBackend(f) // one store for all inputs: starting one per input would dwarf the work
 	f.Fuzz(func(t *testing.T, method, target string, body []byte, ctype string) {
 		u, err := url.ParseRequestURI(target)
 		if err != nil || method == "" || strings.ContainsAny(method, " \t\r\n") {
 			t.Skip()
 		}
 		det := &panicDetector{}
-		h := NewHandler(newBackend(t), slog.New(slog.NewTextHandler(det, nil)))
+		h := NewHandler(backend, slog.New(slog.NewTextHandler(det, nil)))
 		req := &http.Request{Method: method, URL: u, RequestURI: target, Host: "q",
 			Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body))}
 		if ctype != "" {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -26,11 +27,13 @@ import (
 )
 
 // DefaultConfig is the agent configuration tests use unless they say
-// otherwise: host "hv-test", VLANs 100..199 on physnet1.
+// otherwise: host "hv-test", VLANs 100..199 on physnet1, and physnet2 known
+// for provider networks only.
 func DefaultConfig() agent.Config {
 	return agent.Config{
-		Host:       "hv-test",
-		VLANRanges: []agent.VLANRange{{PhysicalNetwork: "physnet1", Min: 100, Max: 199}},
+		Host:             "hv-test",
+		VLANRanges:       []agent.VLANRange{{PhysicalNetwork: "physnet1", Min: 100, Max: 199}},
+		PhysicalNetworks: []string{"physnet2"},
 	}
 }
 
@@ -59,6 +62,9 @@ func StartServer(t testing.TB) string {
 	if len(errs) > 0 {
 		t.Fatalf("_Server model: %v", errs)
 	}
+	// rpc2 (under libovsdb) reports connections closed at test end on the
+	// standard logger; in tests that is noise, not news.
+	stdlog.SetOutput(io.Discard)
 	srv, err := server.NewOvsdbServer(db, &logger, dbm, sdbm)
 	if err != nil {
 		t.Fatal(err)

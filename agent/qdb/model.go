@@ -126,6 +126,9 @@ var schema = `{
     },
     "Network": {
       "columns": {
+        "created_at": {
+          "type": "integer"
+        },
         "external_ids": {
           "type": {
             "key": {
@@ -198,6 +201,9 @@ var schema = `{
               ]
             }
           }
+        },
+        "created_at": {
+          "type": "integer"
         },
         "external_ids": {
           "type": {

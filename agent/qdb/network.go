@@ -19,6 +19,7 @@ var (
 // Network defines an object in Network table
 type Network struct {
 	UUID            string             `ovsdb:"_uuid"`
+	CreatedAt       int                `ovsdb:"created_at"`
 	ExternalIDs     map[string]string  `ovsdb:"external_ids"`
 	Name            string             `ovsdb:"name"`
 	NetworkType     NetworkNetworkType `ovsdb:"network_type" validate:"oneof='vlan' 'flat' 'vxlan' 'local'"`

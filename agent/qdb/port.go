@@ -18,6 +18,7 @@ var (
 type Port struct {
 	UUID        string            `ovsdb:"_uuid"`
 	AdminState  PortAdminState    `ovsdb:"admin_state" validate:"oneof='ACTIVE' 'DOWN'"`
+	CreatedAt   int               `ovsdb:"created_at"`
 	ExternalIDs map[string]string `ovsdb:"external_ids"`
 	Network     string            `ovsdb:"network"`
 	TenantID    string            `ovsdb:"tenant_id"`
