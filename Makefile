@@ -24,7 +24,7 @@ all: build
 help:
 	@echo "make build            build bin/quantum-agent and bin/quantumctl"
 	@echo "make run              run the agent on a sandbox hypervisor (netns + userspace OVS; root)"
-	@echo "make test             go vet, go test -race ./... (integration parts need root), short fuzz runs"
+	@echo "make test             gofmt check, go vet, go test -race ./... (integration parts need root), short fuzz runs"
 	@echo "make fuzz             run each Fuzz* target of $(FUZZ_PKGS) for $(FUZZTIME)"
 	@echo "make bench            go test -bench=. -benchmem ./..."
 	@echo "make lint             gofmt check and go vet"
@@ -35,7 +35,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 # THE test command.
-test: vet unit fuzz
+test: lint unit fuzz
 
 vet:
 	$(GO) vet ./...
