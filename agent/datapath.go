@@ -35,8 +35,11 @@ type WiredPort struct {
 	MAC          string
 	VMID         string
 	Segment      Segment
-	VLAN         int  // local tag on the integration bridge; DeadVLAN when AdminUp is false
-	AdminUp      bool // the port's admin state is ACTIVE
+	// VLAN is the tag on the integration bridge: the segmentation id of a
+	// vlan network, DeadVLAN when AdminUp is false, 0 when the datapath must
+	// choose (other segment types).
+	VLAN    int
+	AdminUp bool // the port's admin state is ACTIVE
 }
 
 // PortState is what the datapath observes of one WiredPort.

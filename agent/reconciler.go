@@ -109,17 +109,18 @@ func (r *Reconciler) pass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	desired, unwired := r.desired(snap)
+	desired := r.desired(snap)
 	states, err := r.dp.Sync(ctx, desired)
 	if err != nil {
 		return fmt.Errorf("datapath sync of %d ports: %w", len(desired), err)
 	}
-	return r.writeStatus(ctx, snap, append(states, unwired...))
+	return r.writeStatus(ctx, snap, states)
 }
 
-// desired builds this host's wired ports from a snapshot. Attachments the
-// datapath cannot realise get their final state here instead.
-func (r *Reconciler) desired(snap snapshot) ([]WiredPort, []PortState) {
+// desired builds this host's wired ports from a snapshot. Which segment
+// types a datapath can carry is the datapath's business: it reports FAILED,
+// with the reason, for what it cannot.
+func (r *Reconciler) desired(snap snapshot) []WiredPort {
 	nets := make(map[string]qdb.Network, len(snap.networks))
 	for _, n := range snap.networks {
 		nets[n.UUID] = n
@@ -129,29 +130,26 @@ func (r *Reconciler) desired(snap snapshot) ([]WiredPort, []PortState) {
 		ports[p.UUID] = p
 	}
 	var out []WiredPort
-	var unwired []PortState
 	for _, a := range snap.attachments {
 		if a.Host != r.host {
 			continue
 		}
 		n, p := nets[a.Network], ports[a.Port]
 		seg := Segment{Type: n.NetworkType, PhysicalNetwork: n.PhysicalNetwork, SegmentationID: n.SegmentationID}
-		if seg.Type != NetworkTypeVLAN {
-			unwired = append(unwired, PortState{AttachmentID: a.InterfaceID, Status: StatusFailed,
-				Reason: fmt.Sprintf("network type %q is not wired by this agent yet; use a vlan network", seg.Type)})
-			continue
-		}
 		wp := WiredPort{
 			AttachmentID: a.InterfaceID, PortID: a.Port, NetworkID: a.Network,
 			Device: a.Device, MAC: a.MAC, VMID: a.VmID, Segment: seg,
-			AdminUp: p.AdminState == PortActive, VLAN: seg.SegmentationID,
+			AdminUp: p.AdminState == PortActive,
 		}
-		if !wp.AdminUp {
+		switch {
+		case !wp.AdminUp:
 			wp.VLAN = DeadVLAN
+		case seg.Type == NetworkTypeVLAN:
+			wp.VLAN = seg.SegmentationID
 		}
 		out = append(out, wp)
 	}
-	return out, unwired
+	return out
 }
 
 // writeStatus stores the states that changed, in one transaction.

@@ -15,7 +15,7 @@ import (
 func hvPort(id string, vm *testbed.VM, vlan int) agent.WiredPort {
 	return agent.WiredPort{
 		AttachmentID: "att-" + id, PortID: "port-" + id, NetworkID: "net-" + id,
-		Device: vm.Tap, MAC: vm.MAC, VMID: "vm-" + id, VLAN: vlan, AdminUp: true,
+		Device: vm.Tap, MAC: vm.MAC, VMID: "vm-" + id, VLAN: vlan, AdminUp: true, Segment: vlanSegment(vlan),
 	}
 }
 
@@ -142,7 +142,7 @@ func TestIntegrationWiresVMs(t *testing.T) {
 		hv.Vsctl("add-port", "br-int", "opport", "tag=7", "--", "set", "Interface", "opport", "type=internal",
 			"external_ids:owner=operator")
 		before := hv.Vsctl("--columns=name,tag,external_ids,interfaces", "list", "Port", "opport")
-		clash := agent.WiredPort{AttachmentID: "att-clash", Device: "opport", VLAN: 101, AdminUp: true}
+		clash := agent.WiredPort{AttachmentID: "att-clash", Device: "opport", VLAN: 101, AdminUp: true, Segment: vlanSegment(101)}
 		got := syncUntil(t, d, "clash reported", append(desired, clash), func(m map[string]agent.PortState) bool {
 			return m[clash.AttachmentID].Status == agent.StatusFailed
 		})
@@ -156,7 +156,7 @@ func TestIntegrationWiresVMs(t *testing.T) {
 	})
 
 	t.Run("missing device comes up once created", func(t *testing.T) {
-		p4 := agent.WiredPort{AttachmentID: "att-4", PortID: "port-4", NetworkID: "net-1", Device: "tapq4", VLAN: 101, AdminUp: true}
+		p4 := agent.WiredPort{AttachmentID: "att-4", PortID: "port-4", NetworkID: "net-1", Device: "tapq4", VLAN: 101, AdminUp: true, Segment: vlanSegment(101)}
 		withP4 := append(append([]agent.WiredPort(nil), desired...), p4)
 		got := syncUntil(t, d, "missing device reported DOWN", withP4, func(m map[string]agent.PortState) bool {
 			return m[p4.AttachmentID].Status == agent.StatusDown

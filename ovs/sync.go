@@ -83,6 +83,10 @@ func (d *Datapath) plan(snap *snapshot, desired []agent.WiredPort) (*plan, error
 			p.failed[w.AttachmentID] = fmt.Sprintf("device %q cannot be plugged into bridge %s", w.Device, d.cfg.Bridge)
 			continue
 		}
+		if w.Segment.Type != agent.NetworkTypeVLAN {
+			p.failed[w.AttachmentID] = fmt.Sprintf("network type %q is not carried by the ovs datapath yet; use a vlan network", w.Segment.Type)
+			continue
+		}
 		wanted[w.Device] = w.AttachmentID
 		existing := snap.portByName[w.Device]
 		switch {

@@ -205,12 +205,16 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+func vlanSegment(vlan int) agent.Segment {
+	return agent.Segment{Type: agent.NetworkTypeVLAN, PhysicalNetwork: "physnet1", SegmentationID: vlan}
+}
+
 func wired(n int, vlan int) agent.WiredPort {
 	id := string(rune('a' + n))
 	return agent.WiredPort{
 		AttachmentID: "att-" + id, PortID: "port-" + id, NetworkID: "net-1",
 		Device: "tap" + id, MAC: "fa:16:3e:00:00:0" + id, VMID: "vm-" + id,
-		VLAN: vlan, AdminUp: true,
+		VLAN: vlan, AdminUp: true, Segment: vlanSegment(vlan),
 	}
 }
 
@@ -439,7 +443,7 @@ func TestReadyReportsBrokenDatapath(t *testing.T) {
 	}
 	f.setInterface(t, "br-int", 65534, "", "up")
 	waitFor(t, "Ready again", func() bool { return d.Ready() == nil })
-	states := syncOK(t, d, agent.WiredPort{AttachmentID: "x", Device: "br-int"})
+	states := syncOK(t, d, agent.WiredPort{AttachmentID: "x", Device: "br-int", Segment: vlanSegment(5)})
 	if states["x"].Status != agent.StatusFailed {
 		t.Errorf("plugging the bridge's own port: %+v, want FAILED", states["x"])
 	}
@@ -455,7 +459,7 @@ func TestSyncThousandPortsOneTransaction(t *testing.T) {
 	for i := range desired {
 		desired[i] = agent.WiredPort{
 			AttachmentID: fmt.Sprintf("att-%d", i), PortID: fmt.Sprintf("port-%d", i), NetworkID: "net",
-			Device: fmt.Sprintf("tap%d", i), VLAN: 100 + i%10, AdminUp: true,
+			Device: fmt.Sprintf("tap%d", i), VLAN: 100 + i%10, AdminUp: true, Segment: vlanSegment(100 + i%10),
 		}
 	}
 	tx := d.transactions.Load()
@@ -467,5 +471,16 @@ func TestSyncThousandPortsOneTransaction(t *testing.T) {
 	t.Logf("Sync of 1000 unchanged ports: %v", time.Since(start))
 	if n := d.transactions.Load() - tx; n != 1 {
 		t.Errorf("two Syncs of 1000 ports made %d transactions, want 1", n)
+	}
+}
+
+func TestSyncRefusesOtherSegmentTypes(t *testing.T) {
+	f := startFakeOVS(t)
+	d := startDatapath(t, f, DatapathNetdev)
+	w := wired(0, 0)
+	w.Segment = agent.Segment{Type: agent.NetworkTypeVXLAN, SegmentationID: 5000}
+	states := syncOK(t, d, w)
+	if st := states[w.AttachmentID]; st.Status != agent.StatusFailed || !strings.Contains(st.Reason, "vxlan") {
+		t.Fatalf("vxlan port on OVS: %+v, want FAILED naming the type", st)
 	}
 }
