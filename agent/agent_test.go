@@ -282,3 +282,36 @@ func TestValidation(t *testing.T) {
 		t.Errorf("default device = %q, want Nova's tap+11", att.Device)
 	}
 }
+
+func TestListsAreScopedAndOrdered(t *testing.T) {
+	a := agenttest.New(t, agenttest.DefaultConfig())
+	n1 := mustNetwork(t, a, "t", "one")
+	n2 := mustNetwork(t, a, "t", "two")
+	var want1 []string
+	for i := range 5 {
+		want1 = append(want1, mustPort(t, a, "t", n1.ID, "ACTIVE").ID)
+		mustPort(t, a, "t", n2.ID, "ACTIVE")
+		if err := a.Plug(ctx(t), "t", n2.ID, mustPort(t, a, "t", n2.ID, "").ID, agent.AttachmentSpec{ID: fmt.Sprint("vif-", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ports, err := a.ListPorts(ctx(t), "t", n1.ID)
+	if err != nil || len(ports) != len(want1) {
+		t.Fatalf("ports of network one: %d, %v; want %d", len(ports), err, len(want1))
+	}
+	for i, p := range ports {
+		if p.ID != want1[i] {
+			t.Fatalf("port %d = %s, want %s (creation order)", i, p.ID, want1[i])
+		}
+	}
+	if atts, _ := a.ListAttachments(ctx(t), "t", n1.ID); len(atts) != 0 {
+		t.Errorf("network one lists %d attachments of network two", len(atts))
+	}
+	if atts, _ := a.ListAttachments(ctx(t), "t", n2.ID); len(atts) != 5 {
+		t.Errorf("network two lists %d attachments, want 5", len(atts))
+	}
+	nets, _ := a.ListNetworks(ctx(t), "t", false)
+	if len(nets) != 2 || nets[0].ID != n1.ID || nets[1].ID != n2.ID {
+		t.Errorf("networks not in creation order: %+v", nets)
+	}
+}

@@ -61,6 +61,11 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 	if err != nil {
 		return nil, fmt.Errorf("build Quantum DB model: %w", err)
 	}
+	// Client-side indexes: the ports and attachments of one network are
+	// found without scanning every row (the schema's own unique indexes,
+	// interface_id and port, already serve lookups by those).
+	byNetwork := []model.ClientIndex{{Columns: []model.ColumnKey{{Column: "network"}}}}
+	dbModel.SetIndexes(map[string][]model.ClientIndex{qdb.PortTable: byNetwork, qdb.AttachmentTable: byNetwork})
 	libLog := cfg.LibLogger
 	if libLog == nil {
 		libLog = log

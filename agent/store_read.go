@@ -2,8 +2,10 @@ package agent
 
 import (
 	"context"
+	"errors"
 
 	"github.com/google/uuid"
+	"github.com/ovn-kubernetes/libovsdb/client"
 
 	"github.com/quantum-agent/quantum-agent/agent/qdb"
 )
@@ -62,33 +64,30 @@ func (s *Store) port(ctx context.Context, tenant, netID, portID string) (qdb.Por
 
 // attachmentOfPort returns the attachment plugged into the port, if any.
 func (s *Store) attachmentOfPort(ctx context.Context, portID string) (*qdb.Attachment, error) {
-	var atts []qdb.Attachment
-	err := s.client.WhereCache(func(a *qdb.Attachment) bool { return a.Port == portID }).List(ctx, &atts)
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	if len(atts) == 0 {
-		return nil, nil
-	}
-	return &atts[0], nil
+	return s.attachmentBy(ctx, &qdb.Attachment{Port: portID})
 }
 
 // attachmentByInterface finds where an interface id is plugged, if anywhere.
 func (s *Store) attachmentByInterface(ctx context.Context, ifaceID string) (*qdb.Attachment, error) {
-	var atts []qdb.Attachment
-	err := s.client.WhereCache(func(a *qdb.Attachment) bool { return a.InterfaceID == ifaceID }).List(ctx, &atts)
-	if err != nil {
+	return s.attachmentBy(ctx, &qdb.Attachment{InterfaceID: ifaceID})
+}
+
+// attachmentBy looks an attachment up through one of the schema's unique
+// indexes (interface_id or port): a map lookup in the cache, not a scan.
+func (s *Store) attachmentBy(ctx context.Context, key *qdb.Attachment) (*qdb.Attachment, error) {
+	err := s.client.Get(ctx, key)
+	switch {
+	case errors.Is(err, client.ErrNotFound):
+		return nil, nil
+	case err != nil:
 		return nil, unavailable(err)
 	}
-	if len(atts) == 0 {
-		return nil, nil
-	}
-	return &atts[0], nil
+	return key, nil
 }
 
 func (s *Store) portsOf(ctx context.Context, netID string) ([]qdb.Port, error) {
 	var ports []qdb.Port
-	err := s.client.WhereCache(func(p *qdb.Port) bool { return p.Network == netID }).List(ctx, &ports)
+	err := s.client.Where(&qdb.Port{Network: netID}).List(ctx, &ports)
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -97,7 +96,7 @@ func (s *Store) portsOf(ctx context.Context, netID string) ([]qdb.Port, error) {
 
 func (s *Store) attachmentsOf(ctx context.Context, netID string) ([]qdb.Attachment, error) {
 	var atts []qdb.Attachment
-	err := s.client.WhereCache(func(a *qdb.Attachment) bool { return a.Network == netID }).List(ctx, &atts)
+	err := s.client.Where(&qdb.Attachment{Network: netID}).List(ctx, &atts)
 	if err != nil {
 		return nil, unavailable(err)
 	}
