@@ -30,6 +30,8 @@ type Reconciler struct {
 	synced   bool  // a full pass has completed
 	lastErr  error // of the last pass
 	lastPass time.Time
+
+	metrics *Metrics // nil: none (metrics.go)
 }
 
 // NewReconciler returns a reconciler for host; resync is the period of the
@@ -57,7 +59,9 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		case <-ticker.C:
 		case <-retry.C:
 		}
+		start := time.Now()
 		err := r.pass(ctx)
+		r.metrics.observePass(time.Since(start), err)
 		r.record(err)
 		if err == nil {
 			backoff = 100 * time.Millisecond
@@ -176,5 +180,8 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap snapshot, states []Po
 		return nil
 	}
 	_, err := r.store.transact(ctx, ops)
+	if err == nil {
+		r.metrics.observeUp(byIface, states)
+	}
 	return err
 }
