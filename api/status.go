@@ -1,0 +1,74 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// StatusPath is the agent's operator status endpoint on the API socket.
+// It lives outside /v1.x: it is not part of the Quantum API, and it is JSON
+// only.
+const StatusPath = "/status"
+
+// Status is what `quantumctl status` shows. The daemon fills it (api knows
+// nothing of databases or datapaths); the JSON names are the contract with
+// api/client.AgentStatus.
+type Status struct {
+	Version   string `json:"version"`
+	GoVersion string `json:"go_version"`
+	Datapath  string `json:"datapath"`
+	Host      string `json:"host"`
+	// Ready is true when the agent is synced and connected; Reason says
+	// why not otherwise (the /readyz text).
+	Ready     bool             `json:"ready"`
+	Reason    string           `json:"reason,omitempty"`
+	Started   time.Time        `json:"started"`
+	LastPass  time.Time        `json:"last_reconcile_pass,omitzero"`
+	Databases []DatabaseStatus `json:"databases"`
+	Networks  int              `json:"networks"`
+	// Ports by op-status; Attachments (of this host) by status.
+	Ports       map[string]int `json:"ports"`
+	Attachments map[string]int `json:"attachments"`
+	// CountError is set when the counts could not be read.
+	CountError string `json:"count_error,omitempty"`
+}
+
+// DatabaseStatus is one OVSDB connection of the agent.
+type DatabaseStatus struct {
+	Name      string   `json:"name"` // quantum or open_vswitch
+	Endpoints []string `json:"endpoints"`
+	Connected bool     `json:"connected"`
+}
+
+// withStatus serves StatusPath and passes everything else on.
+type withStatus struct {
+	next   http.Handler
+	status func() Status
+}
+
+// WithStatus returns next with GET StatusPath answered from status, which
+// is called once per request.
+func WithStatus(next http.Handler, status func() Status) http.Handler {
+	return &withStatus{next: next, status: status}
+}
+
+func (h *withStatus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != StatusPath {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	b, err := json.MarshalIndent(h.status(), "", "  ")
+	if err != nil {
+		http.Error(w, "encode status: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(append(b, '\n'))
+}
