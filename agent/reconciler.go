@@ -107,8 +107,15 @@ func (r *Reconciler) LastPass() time.Time {
 	return r.lastPass
 }
 
+// passTimeout bounds one pass: a Quantum DB that is away must not wedge the
+// loop (libovsdb blocks writes until it reconnects), so the datapath keeps
+// being healed from the last known desired state meanwhile.
+const passTimeout = 30 * time.Second
+
 // pass runs one reconcile: desired from the DB → datapath → status back.
 func (r *Reconciler) pass(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, passTimeout)
+	defer cancel()
 	snap, err := r.store.snapshot(ctx)
 	if err != nil {
 		return err

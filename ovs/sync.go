@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/ovn-kubernetes/libovsdb/model"
@@ -118,12 +119,14 @@ func (d *Datapath) planCreate(p *plan, i int, w agent.WiredPort) {
 		Name:        w.Device,
 		ExternalIDs: d.ifaceExternalIDs(nil, w),
 	}
-	tag := portTag(w)
+	tag, mode, trunks := portVLAN(w)
 	port := &vswitch.Port{
 		UUID:        fmt.Sprintf("port%d", i),
 		Name:        w.Device,
 		Interfaces:  []string{iface.UUID},
 		Tag:         &tag,
+		VLANMode:    &mode,
+		Trunks:      trunks,
 		ExternalIDs: d.portExternalIDs(nil, w),
 	}
 	p.newIfs = append(p.newIfs, iface)
@@ -139,10 +142,12 @@ func (d *Datapath) planUpdate(p *plan, snap *snapshot, port *vswitch.Port, w age
 		return nil
 	}
 	changed := false
-	tag := portTag(w)
-	if ids := d.portExternalIDs(port.ExternalIDs, w); port.Tag == nil || *port.Tag != tag || !maps.Equal(ids, port.ExternalIDs) {
-		row := &vswitch.Port{UUID: port.UUID, Tag: &tag, ExternalIDs: ids}
-		ops, err := d.client.Where(row).Update(row, &row.Tag, &row.ExternalIDs)
+	tag, mode, trunks := portVLAN(w)
+	ids := d.portExternalIDs(port.ExternalIDs, w)
+	if port.Tag == nil || *port.Tag != tag || port.VLANMode == nil || *port.VLANMode != mode ||
+		!slices.Equal(port.Trunks, trunks) || !maps.Equal(ids, port.ExternalIDs) {
+		row := &vswitch.Port{UUID: port.UUID, Tag: &tag, VLANMode: &mode, Trunks: trunks, ExternalIDs: ids}
+		ops, err := d.client.Where(row).Update(row, &row.Tag, &row.VLANMode, &row.Trunks, &row.ExternalIDs)
 		if err != nil {
 			return fmt.Errorf("update port %s for attachment %s: %w", w.Device, w.AttachmentID, err)
 		}
@@ -202,6 +207,20 @@ func portTag(w agent.WiredPort) int {
 		return agent.DeadVLAN
 	}
 	return w.VLAN
+}
+
+// portVLAN is a VM port's whole VLAN configuration, set in the transaction
+// that creates the port so it never exists untagged: an access port (OVS
+// drops any tagged frame the VM sends, so it cannot hop VLANs) on its tag.
+// A quarantined port also has trunks limited to the dead VLAN, so that even
+// a hand-made switch to trunk mode carries nothing; the next pass heals
+// that switch anyway.
+func portVLAN(w agent.WiredPort) (tag int, mode string, trunks []int) {
+	tag = portTag(w)
+	if tag == agent.DeadVLAN {
+		trunks = []int{agent.DeadVLAN}
+	}
+	return tag, vswitch.PortVLANModeAccess, trunks
 }
 
 // portExternalIDs returns cur with the keys the datapath owns set for w;

@@ -484,3 +484,22 @@ func TestSyncRefusesOtherSegmentTypes(t *testing.T) {
 		t.Fatalf("vxlan port on OVS: %+v, want FAILED naming the type", st)
 	}
 }
+
+func TestSyncQuarantinesAndHealsVLANMode(t *testing.T) {
+	f := startFakeOVS(t)
+	d := startDatapath(t, f, DatapathNetdev)
+	w := wired(0, 101)
+	w.AdminUp = false
+	syncOK(t, d, w)
+	p := f.ports(t)[w.Device]
+	if p.Tag == nil || *p.Tag != agent.DeadVLAN || p.VLANMode == nil || *p.VLANMode != vswitch.PortVLANModeAccess ||
+		!slices.Equal(p.Trunks, []int{agent.DeadVLAN}) {
+		t.Fatalf("admin-down port created as tag=%v mode=%v trunks=%v; want 4095, access, [4095]", p.Tag, p.VLANMode, p.Trunks)
+	}
+	w.AdminUp = true
+	syncOK(t, d, w)
+	p = f.ports(t)[w.Device]
+	if p.Tag == nil || *p.Tag != 101 || len(p.Trunks) != 0 || *p.VLANMode != vswitch.PortVLANModeAccess {
+		t.Fatalf("admin-up port is tag=%v mode=%v trunks=%v; want 101, access, []", p.Tag, *p.VLANMode, p.Trunks)
+	}
+}
