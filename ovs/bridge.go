@@ -89,3 +89,12 @@ func (d *Datapath) tsoWarning() string {
 		"Open_vSwitch other_config:userspace-tso-enable is not true: TCP through veth ports will stall; "+
 		"set it and restart ovs-vswitchd", d.cfg.Bridge)
 }
+
+// Warnings lists what is wrong but does not stop wiring, for the agent's
+// readiness report and status: today, a netdev bridge without userspace TSO.
+func (d *Datapath) Warnings() []string {
+	if w := d.tsoWarning(); w != "" {
+		return []string{w}
+	}
+	return nil
+}
