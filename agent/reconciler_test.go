@@ -2,7 +2,6 @@ package agent_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -10,60 +9,10 @@ import (
 	"github.com/quantum-agent/quantum-agent/agent/agenttest"
 )
 
-// recordingDatapath stands in for OVS in these unit tests of the
-// reconciler's own logic; the real datapaths have their own integration
-// tests in namespaces.
-type recordingDatapath struct {
-	mu      sync.Mutex
-	last    []agent.WiredPort
-	status  string
-	changes chan struct{}
-}
-
-func newRecordingDatapath() *recordingDatapath {
-	return &recordingDatapath{status: agent.StatusUp, changes: make(chan struct{}, 1)}
-}
-
-func (d *recordingDatapath) Start(context.Context) error { return nil }
-func (d *recordingDatapath) Changes() <-chan struct{}    { return d.changes }
-func (d *recordingDatapath) Ready() error                { return nil }
-func (d *recordingDatapath) Close() error                { return nil }
-
-func (d *recordingDatapath) Sync(_ context.Context, desired []agent.WiredPort) ([]agent.PortState, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.last = append([]agent.WiredPort(nil), desired...)
-	out := make([]agent.PortState, 0, len(desired))
-	for _, p := range desired {
-		out = append(out, agent.PortState{AttachmentID: p.AttachmentID, Status: d.status})
-	}
-	return out, nil
-}
-
-func (d *recordingDatapath) wired() map[string]agent.WiredPort {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	m := map[string]agent.WiredPort{}
-	for _, p := range d.last {
-		m[p.AttachmentID] = p
-	}
-	return m
-}
-
-func startReconciler(t *testing.T, a *agent.Agent, dp agent.Datapath) *agent.Reconciler {
-	t.Helper()
-	rec := agent.NewReconciler(a.Store(), dp, "hv-test", time.Hour, agenttest.Logger(t))
-	c, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = rec.Run(c); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return rec
-}
-
 func TestReconcilerWiresOwnHostAndWritesStatus(t *testing.T) {
 	a := agenttest.New(t, agenttest.DefaultConfig())
-	dp := newRecordingDatapath()
-	startReconciler(t, a, dp)
+	dp := agenttest.NewDatapath(agent.StatusUp)
+	agenttest.StartReconciler(t, a, dp, "hv-test")
 	n := mustNetwork(t, a, "t", "net")
 	up := mustPort(t, a, "t", n.ID, "ACTIVE")
 	down := mustPort(t, a, "t", n.ID, "DOWN")
@@ -89,7 +38,7 @@ func TestReconcilerWiresOwnHostAndWritesStatus(t *testing.T) {
 	if att, _ := a.WaitAttachment(wctx, "t", n.ID, down.ID, agent.StatusUp); att.Status != agent.StatusUp {
 		t.Fatalf("admin-DOWN port's attachment: %+v", att)
 	}
-	w := dp.wired()
+	w := dp.Wired()
 	if w["vif-up"].VLAN != n.Segment.SegmentationID || !w["vif-up"].AdminUp {
 		t.Errorf("ACTIVE port wired as %+v, want VLAN %d", w["vif-up"], n.Segment.SegmentationID)
 	}
@@ -112,7 +61,7 @@ func TestReconcilerWiresOwnHostAndWritesStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for dp.wired()["vif-up"].VLAN != agent.DeadVLAN {
+	for dp.Wired()["vif-up"].VLAN != agent.DeadVLAN {
 		if time.Now().After(deadline) {
 			t.Fatal("port set DOWN was never moved to the dead VLAN")
 		}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/agent"
 	"github.com/quantum-agent/quantum-agent/agent/qdb"
+	"github.com/quantum-agent/quantum-agent/internal/testbed"
 )
 
 // DefaultConfig is the agent configuration tests use unless they say
@@ -122,23 +123,10 @@ func Logger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// SchemaPath finds agent/qdb/quantum.ovsschema by walking up to go.mod.
+// SchemaPath is agent/qdb/quantum.ovsschema in this module.
 func SchemaPath(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "agent", "qdb", "quantum.ovsschema")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
+	return filepath.Join(testbed.ModuleRoot(t), testbed.QuantumSchema)
 }
 
 func loadSchema(t testing.TB) ovsdb.DatabaseSchema {
