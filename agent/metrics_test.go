@@ -1,0 +1,123 @@
+package agent_test
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+
+	"github.com/quantum-agent/quantum-agent/agent"
+	"github.com/quantum-agent/quantum-agent/agent/agenttest"
+)
+
+// TestMetrics drives a reconciler with metrics on and checks what a scrape
+// shows: passes, plug-to-UP, the state gauges and the VLAN pool, all
+// promlint-clean.
+func TestMetrics(t *testing.T) {
+	a := agenttest.New(t, agenttest.DefaultConfig())
+	reg := prometheus.NewPedanticRegistry()
+	m := agent.NewMetrics(reg)
+	reg.MustRegister(agent.NewStateCollector(a))
+
+	dp := newRecordingDatapath()
+	rec := agent.NewReconciler(a.Store(), dp, "hv-test", time.Hour, agenttest.Logger(t))
+	rec.SetMetrics(m)
+	c, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = rec.Run(c); close(done) }()
+	var connected atomic.Bool
+	go m.WatchConnection(c, "quantum", connected.Load, 10*time.Millisecond, nil)
+	t.Cleanup(func() { cancel(); <-done })
+
+	n := mustNetwork(t, a, "t", "net")
+	p1 := mustPort(t, a, "t", n.ID, "ACTIVE")
+	mustPort(t, a, "t", n.ID, "DOWN")
+	if err := a.Plug(ctx(t), "t", n.ID, p1.ID, agent.AttachmentSpec{ID: "vif-1", Device: "tap1"}); err != nil {
+		t.Fatal(err)
+	}
+	if att, err := a.WaitAttachment(ctx(t), "t", n.ID, p1.ID, agent.StatusUp); err != nil || att.Status != agent.StatusUp {
+		t.Fatalf("attachment not UP: %+v %v", att, err)
+	}
+	connected.Store(true) // a reconnect: 0 -> 1
+
+	want := `
+# HELP quantum_agent_attachments Attachments of this agent's host by status.
+# TYPE quantum_agent_attachments gauge
+quantum_agent_attachments{status="DOWN"} 0
+quantum_agent_attachments{status="FAILED"} 0
+quantum_agent_attachments{status="PROVISIONING"} 0
+quantum_agent_attachments{status="UP"} 1
+# HELP quantum_agent_networks Networks in the Quantum DB.
+# TYPE quantum_agent_networks gauge
+quantum_agent_networks 1
+# HELP quantum_agent_ports Ports in the Quantum DB by op-status.
+# TYPE quantum_agent_ports gauge
+quantum_agent_ports{status="DOWN"} 1
+quantum_agent_ports{status="PROVISIONING"} 0
+quantum_agent_ports{status="UP"} 1
+# HELP quantum_agent_vlan_pool_free VLAN ids of a physical network's pool that no network holds.
+# TYPE quantum_agent_vlan_pool_free gauge
+quantum_agent_vlan_pool_free{physical_network="physnet1"} 99
+# HELP quantum_agent_vlan_pool_size VLAN ids in the pool of a physical network (--network-vlan-ranges).
+# TYPE quantum_agent_vlan_pool_size gauge
+quantum_agent_vlan_pool_size{physical_network="physnet1"} 100
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"quantum_agent_attachments", "quantum_agent_networks", "quantum_agent_ports",
+		"quantum_agent_vlan_pool_free", "quantum_agent_vlan_pool_size"); err != nil {
+		t.Error(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, mf := range mfs {
+			for _, met := range mf.GetMetric() {
+				switch {
+				case met.GetHistogram() != nil:
+					got[mf.GetName()] = float64(met.GetHistogram().GetSampleCount())
+				case met.GetCounter() != nil:
+					got[mf.GetName()] = met.GetCounter().GetValue()
+				case met.GetGauge() != nil && mf.GetName() == "quantum_agent_ovsdb_connected":
+					got[mf.GetName()] = met.GetGauge().GetValue()
+				}
+			}
+		}
+		ok := got["quantum_agent_plug_to_up_seconds"] == 1 && got["quantum_agent_reconcile_passes_total"] >= 2 &&
+			got["quantum_agent_reconcile_pass_duration_seconds"] == got["quantum_agent_reconcile_passes_total"] &&
+			got["quantum_agent_ovsdb_reconnects_total"] == 1 && got["quantum_agent_ovsdb_connected"] == 1
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics never showed one plug-to-UP, passes and a reconnect: %v", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+// TestNilMetrics checks a reconciler without metrics works (the nil
+// *Metrics records nothing).
+func TestNilMetrics(t *testing.T) {
+	var m *agent.Metrics
+	m.WatchConnection(context.Background(), "quantum", func() bool { return true }, time.Millisecond, nil)
+}
