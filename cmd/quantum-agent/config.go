@@ -14,7 +14,8 @@ import (
 	"github.com/quantum-agent/quantum-agent/agent"
 )
 
-// config is every setting of the daemon (DESIGN.md §3). Each is a flag.
+// config is every setting of the daemon (DESIGN.md §3). Each is a flag and
+// a key of the configuration file (see configfile.go).
 type config struct {
 	Socket            string
 	SocketGroup       string
@@ -36,11 +37,17 @@ type config struct {
 	RequestTimeout    time.Duration
 	ShutdownTimeout   time.Duration
 	Version           bool
+
+	// values is each setting's final text by file key (flag name with
+	// underscores), flags and file merged: what SIGHUP compares.
+	values map[string]string
 }
 
-// parseConfig parses and validates the command line: every flag is checked
-// even when the code that uses it is not written yet, so a bad value fails
-// at start, never later.
+// parseConfig parses and validates the command line and, when --config
+// names one, the configuration file; flags override the file. Every value
+// is checked even when the code that uses it is not written yet, so a bad
+// value fails at start, never later. Errors name the flag, or the key and
+// the file the value came from.
 func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("quantum-agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -59,7 +66,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&ifaceMappings, "interface-mappings", "", "Linux bridge uplinks, PHYSNET:INTERFACE[,...]")
 	fs.StringVar(&c.Host, "host", "", "this hypervisor's name (default: the hostname)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "127.0.0.1:9697", "address for /metrics, /healthz, /readyz (empty: off)")
-	fs.StringVar(&c.ConfigFile, "config", "", "configuration file")
+	fs.StringVar(&c.ConfigFile, "config", "", "TOML configuration `file` (keys: the flag names with _ for -); flags override it; read again on SIGHUP")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&libLevel, "libovsdb-log-level", "warn", "log level for the OVSDB client library")
 	fs.DurationVar(&c.Resync, "resync-interval", 30*time.Second, "period of the full reconcile pass")
@@ -75,51 +82,65 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	if c.Version {
 		return &c, nil
 	}
+	from := map[string]string{} // flag name -> where its value came from, for messages
+	if c.ConfigFile != "" {
+		set, err := loadConfigFile(fs, c.ConfigFile)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range set {
+			from[name] = fmt.Sprintf("%s (in %s)", fileKey(name), c.ConfigFile)
+		}
+	}
+	c.values = settingValues(fs)
+	src := func(name string) string {
+		if f, ok := from[name]; ok {
+			return f
+		}
+		return "--" + name
+	}
 	var errs []error
 	check := func(err error) {
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
-	check(oneOf("--datapath", c.Datapath, "ovs", "linuxbridge"))
-	check(oneOf("--ovs-datapath-type", c.OVSDatapathType, "system", "netdev"))
+	check(oneOf(src("datapath"), c.Datapath, "ovs", "linuxbridge"))
+	check(oneOf(src("ovs-datapath-type"), c.OVSDatapathType, "system", "netdev"))
 	var err error
-	c.QuantumDB, err = parseEndpoints("--quantum-db", quantumDB)
+	c.QuantumDB, err = parseEndpoints(src("quantum-db"), quantumDB)
 	check(err)
-	_, err = parseEndpoints("--ovs-db", c.OVSDB)
+	_, err = parseEndpoints(src("ovs-db"), c.OVSDB)
 	check(err)
 	c.VLANRanges, err = agent.ParseVLANRanges(vlanRanges)
-	check(prefix("--network-vlan-ranges", err))
-	c.BridgeMappings, err = parseMappings("--bridge-mappings", bridgeMappings)
+	check(prefix(src("network-vlan-ranges"), err))
+	c.BridgeMappings, err = parseMappings(src("bridge-mappings"), bridgeMappings)
 	check(err)
-	c.InterfaceMappings, err = parseMappings("--interface-mappings", ifaceMappings)
+	c.InterfaceMappings, err = parseMappings(src("interface-mappings"), ifaceMappings)
 	check(err)
 	if c.IntegrationBridge == "" || len(c.IntegrationBridge) > 15 {
-		check(fmt.Errorf("--integration-bridge %q: must be 1 to 15 characters", c.IntegrationBridge))
+		check(fmt.Errorf("%s %q: must be 1 to 15 characters", src("integration-bridge"), c.IntegrationBridge))
 	}
 	if c.SocketMode > 0o777 {
-		check(fmt.Errorf("--socket-mode %o: not a file mode", c.SocketMode))
+		check(fmt.Errorf("%s %o: not a file mode", src("socket-mode"), c.SocketMode))
 	}
 	if c.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
-			check(fmt.Errorf("--metrics-listen %q: %w", c.MetricsListen, err))
+			check(fmt.Errorf("%s %q: %w", src("metrics-listen"), c.MetricsListen, err))
 		}
 	}
-	check(prefix("--log-level", c.LogLevel.UnmarshalText([]byte(logLevel))))
-	check(prefix("--libovsdb-log-level", c.LibovsdbLogLevel.UnmarshalText([]byte(libLevel))))
+	check(prefix(src("log-level"), c.LogLevel.UnmarshalText([]byte(logLevel))))
+	check(prefix(src("libovsdb-log-level"), c.LibovsdbLogLevel.UnmarshalText([]byte(libLevel))))
 	if c.Host == "" {
 		c.Host, err = os.Hostname()
-		check(prefix("--host (from the hostname)", err))
-	}
-	if c.ConfigFile != "" {
-		check(fmt.Errorf("--config %s: configuration files are not supported yet; use flags", c.ConfigFile))
+		check(prefix(src("host")+" (from the hostname)", err))
 	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"--resync-interval", c.Resync}, {"--request-timeout", c.RequestTimeout}, {"--shutdown-timeout", c.ShutdownTimeout}} {
+	}{{"resync-interval", c.Resync}, {"request-timeout", c.RequestTimeout}, {"shutdown-timeout", c.ShutdownTimeout}} {
 		if d.v <= 0 {
-			check(fmt.Errorf("%s must be positive, not %s", d.name, d.v))
+			check(fmt.Errorf("%s must be positive, not %s", src(d.name), d.v))
 		}
 	}
 	return &c, errors.Join(errs...)

@@ -9,14 +9,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/activation"
 	sd "github.com/coreos/go-systemd/v22/daemon"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/quantum-agent/quantum-agent/agent"
 	"github.com/quantum-agent/quantum-agent/api"
@@ -26,34 +25,25 @@ import (
 // daemon holds the wired parts of a running agent.
 type daemon struct {
 	cfg    *config
+	args   []string // the command line, parsed again with the file on SIGHUP
 	log    *slog.Logger
 	libLog *slog.Logger
+	// The log levels change live on SIGHUP.
+	level, libLevel *slog.LevelVar
+	started         time.Time
 }
 
-func newDaemon(cfg *config, stderr io.Writer) (*daemon, error) {
+func newDaemon(cfg *config, args []string, stderr io.Writer) (*daemon, error) {
 	if cfg.Datapath == "linuxbridge" {
 		return nil, errors.New("--datapath linuxbridge: the Linux bridge datapath is not built yet; use --datapath ovs")
 	}
-	return &daemon{
-		cfg:    cfg,
-		log:    newLogger(stderr, cfg.LogLevel),
-		libLog: newLogger(stderr, cfg.LibovsdbLogLevel).With("component", "libovsdb"),
-	}, nil
-}
-
-// newLogger logs one structured line per event. Under systemd (journald
-// sets JOURNAL_STREAM) the timestamp is left to the journal.
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
-	if os.Getenv("JOURNAL_STREAM") != "" {
-		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) == 0 && a.Key == slog.TimeKey {
-				return slog.Attr{}
-			}
-			return a
-		}
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	d := &daemon{cfg: cfg, args: args, level: &slog.LevelVar{}, libLevel: &slog.LevelVar{}, started: time.Now()}
+	d.level.Set(cfg.LogLevel)
+	d.libLevel.Set(cfg.LibovsdbLogLevel)
+	journal := underJournal(os.Getenv, stderr)
+	d.log = newLogger(stderr, d.level, journal)
+	d.libLog = newLogger(stderr, d.libLevel, journal).With("component", "libovsdb")
+	return d, nil
 }
 
 func (d *daemon) run(ctx context.Context) error {
@@ -78,13 +68,18 @@ func (d *daemon) run(ctx context.Context) error {
 		physnets = append(physnets, p)
 	}
 	ag := agent.New(store, agent.Config{Host: cfg.Host, VLANRanges: cfg.VLANRanges, PhysicalNetworks: physnets}, log)
-	rec := agent.NewReconciler(store, dp, cfg.Host, cfg.Resync, log.With("component", "reconciler"))
+	watchdog := watchdogInterval(log)
+	rec := agent.NewReconciler(store, dp, cfg.Host, resyncPeriod(cfg.Resync, watchdog, log), log.With("component", "reconciler"))
+	reg, agentMetrics, apiMetrics := d.newMetrics(ag)
+	rec.SetMetrics(agentMetrics)
 
 	ln, err := d.apiListener()
 	if err != nil {
 		return err
 	}
-	srv := api.NewServer(api.NewHandler(ag, log, api.WithTimeout(cfg.RequestTimeout)), log)
+	parts := &parts{store: store, dp: dp, rec: rec, agent: ag}
+	handler := api.WithStatus(api.NewHandler(ag, log, api.WithTimeout(cfg.RequestTimeout)), func() api.Status { return d.status(parts) })
+	srv := api.NewServer(apiMetrics.Wrap(handler), log)
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
@@ -92,6 +87,7 @@ func (d *daemon) run(ctx context.Context) error {
 	errc := make(chan error, 3)
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = rec.Run(workCtx) }()
+	d.watchConnections(workCtx, &wg, agentMetrics, parts)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -101,21 +97,31 @@ func (d *daemon) run(ctx context.Context) error {
 	}()
 	var metrics *http.Server
 	if cfg.MetricsListen != "" {
-		metrics, err = d.serveMetrics(&wg, errc, store, dp, rec)
+		metrics, err = d.serveMetrics(&wg, errc, reg, parts)
 		if err != nil {
 			return err
 		}
 	}
 	wg.Add(1)
-	go func() { defer wg.Done(); d.notifyWhenReady(workCtx, store, dp, rec) }()
+	go func() { defer wg.Done(); d.notifySystemd(workCtx, parts, watchdog) }()
 	log.Info("serving the Quantum API", "socket", d.cfg.Socket)
 
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("stopping: draining requests in flight", "timeout", cfg.ShutdownTimeout)
-	case runErr = <-errc:
-		log.Error("stopping after a fatal error", "err", runErr)
+wait:
+	for {
+		select {
+		case <-hup:
+			d.reload()
+			continue
+		case <-ctx.Done():
+			log.Info("stopping: draining requests in flight", "timeout", cfg.ShutdownTimeout)
+		case runErr = <-errc:
+			log.Error("stopping after a fatal error", "err", runErr)
+		}
+		break wait
 	}
 	_, _ = sd.SdNotify(false, sd.SdNotifyStopping)
 	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -154,6 +160,8 @@ func (d *daemon) openStore(ctx context.Context) (*agent.Store, error) {
 }
 
 func (d *daemon) startDatapath(ctx context.Context) (agent.Datapath, error) {
+	// The Open_vSwitch client takes its level at start: a SIGHUP change of
+	// libovsdb_log_level reaches the Quantum DB client only.
 	lvl := d.cfg.LibovsdbLogLevel
 	dp, err := ovs.New(ovs.Config{OVSDB: d.cfg.OVSDB, Bridge: d.cfg.IntegrationBridge,
 		DatapathType: d.cfg.OVSDatapathType, Host: d.cfg.Host, ClientLogLevel: &lvl}, d.log.With("component", "ovs"))
@@ -194,62 +202,4 @@ func (d *daemon) apiListener() (net.Listener, error) {
 		return nil, fmt.Errorf("listen on %s: %w", d.cfg.Socket, err)
 	}
 	return ln, nil
-}
-
-// readiness is nil when the agent is synced and connected, else why not.
-func readiness(store *agent.Store, dp agent.Datapath, rec *agent.Reconciler) error {
-	if !store.Connected() {
-		return errors.New("not connected to the Quantum DB")
-	}
-	if err := dp.Ready(); err != nil {
-		return fmt.Errorf("datapath: %w", err)
-	}
-	return rec.Ready()
-}
-
-// notifyWhenReady tells systemd READY=1 once the first full sync is done.
-func (d *daemon) notifyWhenReady(ctx context.Context, store *agent.Store, dp agent.Datapath, rec *agent.Reconciler) {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		if readiness(store, dp, rec) == nil {
-			d.log.Info("ready: first reconcile pass done")
-			_, _ = sd.SdNotify(false, sd.SdNotifyReady)
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// serveMetrics serves /metrics, /healthz and /readyz on --metrics-listen.
-func (d *daemon) serveMetrics(wg *sync.WaitGroup, errc chan<- error, store *agent.Store, dp agent.Datapath, rec *agent.Reconciler) (*http.Server, error) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if err := readiness(store, dp, rec); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
-	ln, err := net.Listen("tcp", d.cfg.MetricsListen)
-	if err != nil {
-		return nil, fmt.Errorf("--metrics-listen %s: %w", d.cfg.MetricsListen, err)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("metrics server: %w", err)
-		}
-	}()
-	return srv, nil
 }

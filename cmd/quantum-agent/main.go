@@ -40,7 +40,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "quantum-agent", version)
 		return nil
 	}
-	d, err := newDaemon(cfg, stderr)
+	d, err := newDaemon(cfg, args, stderr)
 	if err != nil {
 		return err
 	}

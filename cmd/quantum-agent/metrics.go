@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/quantum-agent/quantum-agent/agent"
+	"github.com/quantum-agent/quantum-agent/api"
+)
+
+// parts are the running pieces the status, readiness and metrics read.
+type parts struct {
+	store *agent.Store
+	dp    agent.Datapath
+	rec   *agent.Reconciler
+	agent *agent.Agent
+}
+
+// connectionReporter is implemented by a datapath that has a database
+// connection of its own (OVS: the Open_vSwitch DB).
+type connectionReporter interface {
+	Connected() bool
+}
+
+// newMetrics builds the agent's registry: Go and process collectors, build
+// info, the agent's and the API's metrics, and the state gauges computed
+// at scrape time. It is built even without --metrics-listen (the counters
+// cost nothing) so the wiring has one shape.
+func (d *daemon) newMetrics(ag *agent.Agent) (*prometheus.Registry, *agent.Metrics, *api.Metrics) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "quantum_agent_build_info",
+		Help: "Always 1; the labels say which quantum-agent runs.",
+		ConstLabels: prometheus.Labels{
+			"version": version, "goversion": runtime.Version(), "datapath": d.cfg.Datapath,
+		},
+	}, func() float64 { return 1 }))
+	reg.MustRegister(agent.NewStateCollector(ag))
+	return reg, agent.NewMetrics(reg), api.NewMetrics(reg)
+}
+
+// watchConnections keeps the OVSDB connection metrics current.
+func (d *daemon) watchConnections(ctx context.Context, wg *sync.WaitGroup, m *agent.Metrics, p *parts) {
+	watch := func(db string, connected func() bool) {
+		wg.Add(1)
+		go func() { defer wg.Done(); m.WatchConnection(ctx, db, connected, time.Second, d.log) }()
+	}
+	watch("quantum", p.store.Connected)
+	if c, ok := p.dp.(connectionReporter); ok {
+		watch("open_vswitch", c.Connected)
+	}
+}
+
+// readiness is nil when the agent is synced and connected, else why not.
+func readiness(p *parts) error {
+	if !p.store.Connected() {
+		return errors.New("not connected to the Quantum DB")
+	}
+	if err := p.dp.Ready(); err != nil {
+		return fmt.Errorf("datapath: %w", err)
+	}
+	return p.rec.Ready()
+}
+
+// serveMetrics serves /metrics, /healthz and /readyz on --metrics-listen.
+func (d *daemon) serveMetrics(wg *sync.WaitGroup, errc chan<- error, reg *prometheus.Registry, p *parts) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slogPrinter{d.log}}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := readiness(p); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	ln, err := net.Listen("tcp", d.cfg.MetricsListen)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-listen %s: %w", d.cfg.MetricsListen, err)
+	}
+	d.log.Info("serving metrics", "addr", ln.Addr().String())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("metrics server: %w", err)
+		}
+	}()
+	return srv, nil
+}
+
+// slogPrinter passes promhttp's errors (a collector failing) to the log.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Println(v ...any) { p.log.Warn("serving metrics", "err", fmt.Sprint(v...)) }
