@@ -1,0 +1,358 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/quantum-agent/quantum-agent/api/client"
+	"github.com/quantum-agent/quantum-agent/internal/testbed"
+)
+
+const (
+	tenant      = "bench"
+	agentHost   = "bench-hv"
+	metricsAddr = "127.0.0.1:9697" // the hypervisor namespace's own loopback
+)
+
+var (
+	buildOnce sync.Once
+	agentBin  string
+	buildErr  error
+)
+
+// agentBinary builds cmd/quantum-agent once per test binary, the first
+// time a benchmark needs it (a plain `go test` builds nothing).
+func agentBinary(b *testing.B) string {
+	b.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "qa-bench-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binDir = dir
+		cmd := exec.Command("go", "build", "-o", dir+"/", "../cmd/quantum-agent")
+		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ../cmd/quantum-agent: %w: %s", err, out)
+			return
+		}
+		agentBin = filepath.Join(dir, "quantum-agent")
+	})
+	if buildErr != nil {
+		b.Fatal(buildErr)
+	}
+	return agentBin
+}
+
+// binDir is removed by TestMain.
+var binDir string
+
+// agentSetup is a hypervisor with a Quantum DB and the agent's arguments.
+type agentSetup struct {
+	*hypervisor
+	qdb    *testbed.DBServer
+	dir    string
+	socket string
+}
+
+func newAgentSetup(b *testing.B, devices int) *agentSetup {
+	b.Helper()
+	dir, err := os.MkdirTemp("", "qa-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	h := newHypervisor(b, devices)
+	qdb := testbed.StartQuantumDBAt(b, dir)
+	return &agentSetup{hypervisor: h, qdb: qdb, dir: dir, socket: filepath.Join(dir, "quantum.sock")}
+}
+
+// agentProc is the agent binary running in the hypervisor's namespace.
+type agentProc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+	log  string
+}
+
+// startAgent starts the agent and waits until its socket answers.
+func (s *agentSetup) startAgent(b *testing.B) *agentProc {
+	b.Helper()
+	logPath := filepath.Join(s.dir, fmt.Sprintf("agent-%d.log", time.Now().UnixNano()))
+	logf, err := os.Create(logPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := &agentProc{done: make(chan struct{}), log: logPath}
+	p.cmd = exec.Command("ip", "netns", "exec", s.ovs.NetNS, agentBinary(b),
+		"--socket", s.socket, "--quantum-db", s.qdb.Endpoint, "--ovs-db", s.ovs.DBSocket,
+		"--integration-bridge", bridge, "--ovs-datapath-type", "netdev",
+		"--network-vlan-ranges", "physnet1:100:199", "--host", agentHost,
+		"--metrics-listen", metricsAddr, "--log-level", "warn")
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	logf.Close()
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	b.Cleanup(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
+		if b.Failed() {
+			b.Logf("agent log tail:\n%s", tail(p.log, 4000))
+		}
+	})
+	c := client.New(s.socket)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := c.Versions(context.Background()); err == nil {
+			return p
+		}
+		select {
+		case <-p.done:
+			b.Fatalf("agent exited at start: %v\n%s", p.err, tail(p.log, 4000))
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("agent socket never answered\n%s", tail(p.log, 4000))
+		}
+	}
+}
+
+func (p *agentProc) pid() int { return p.cmd.Process.Pid }
+
+// term sends SIGTERM and waits for the exit.
+func (p *agentProc) term(b *testing.B) {
+	b.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		b.Fatal(err)
+	}
+	select {
+	case <-p.done:
+		if p.err != nil {
+			b.Fatalf("agent exit after SIGTERM: %v", p.err)
+		}
+	case <-time.After(60 * time.Second):
+		b.Fatal("agent did not exit within 60s of SIGTERM")
+	}
+}
+
+// rssKiB reads VmRSS and VmHWM from /proc/<pid>/status.
+func rssKiB(pid int) (rss, hwm int) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for line := range strings.Lines(string(raw)) {
+		var v int
+		if _, err := fmt.Sscanf(line, "VmRSS: %d kB", &v); err == nil {
+			rss = v
+		}
+		if _, err := fmt.Sscanf(line, "VmHWM: %d kB", &v); err == nil {
+			hwm = v
+		}
+	}
+	return rss, hwm
+}
+
+// readyz is an HTTP client for the agent's /readyz, which listens on the
+// loopback of the hypervisor's namespace: each connection is dialled from
+// a thread switched into that namespace (the socket stays there).
+func (s *agentSetup) readyz() func() bool {
+	ns := s.ovs.NetNS
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var conn net.Conn
+			err := inNetNS(ns, func() (err error) {
+				conn, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+				return err
+			})
+			return conn, err
+		},
+	}}
+	return func() bool {
+		resp, err := hc.Get("http://" + metricsAddr + "/readyz")
+		if err != nil {
+			return false
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+}
+
+// inNetNS runs fn on a locked OS thread switched into the named namespace.
+func inNetNS(name string, fn func() error) error {
+	target, err := os.Open(filepath.Join("/run/netns", name))
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		defer orig.Close()
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("enter netns %s: %w", name, err)
+			return
+		}
+		ferr := fn()
+		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- errors.Join(ferr, err) // thread stays locked and dies with the goroutine
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}
+
+func tail(path string, n int) string {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	if len(raw) > n {
+		raw = raw[len(raw)-n:]
+	}
+	return string(raw)
+}
+
+// plugJob is one port to create and plug.
+type plugJob struct {
+	network string
+	device  string
+	ifaceID string
+	mac     string
+}
+
+// plugAll creates a port and plugs it for every job, from workers
+// goroutines; it returns the port ids in job order.
+func plugAll(ctx context.Context, c *client.Client, jobs []plugJob, workers int) ([]string, error) {
+	ports := make([]string, len(jobs))
+	next := make(chan int)
+	errc := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				j := jobs[i]
+				port, err := c.CreatePort(ctx, tenant, j.network, client.StateActive)
+				if err == nil {
+					err = c.Plug(ctx, tenant, j.network, port, client.PlugRequest{ID: j.ifaceID, Device: j.device, MAC: j.mac})
+				}
+				if err != nil {
+					errc <- fmt.Errorf("create and plug port %d (%s): %w", i, j.device, err)
+					for range next { // drain
+					}
+					return
+				}
+				ports[i] = port
+			}
+		}()
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errc)
+	return ports, <-errc
+}
+
+// unplugAll unplugs every port from workers goroutines.
+func unplugAll(ctx context.Context, c *client.Client, network string, ports []string, workers int) error {
+	next := make(chan string)
+	errc := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for port := range next {
+				if err := c.Unplug(ctx, tenant, network, port); err != nil {
+					errc <- fmt.Errorf("unplug port %s: %w", port, err)
+					for range next {
+					}
+					return
+				}
+			}
+		}()
+	}
+	for _, p := range ports {
+		next <- p
+	}
+	close(next)
+	wg.Wait()
+	close(errc)
+	return <-errc
+}
+
+// waitStatus polls the attachments of networks until every one of want
+// attachments has left PROVISIONING and, when status is not empty, has that
+// status. A FAILED attachment ends the wait with an error.
+func waitStatus(ctx context.Context, c *client.Client, networks []string, want int, status string) (map[string]int, error) {
+	for {
+		counts := map[string]int{}
+		total := 0
+		for _, n := range networks {
+			atts, err := c.ListAttachments(ctx, tenant, n)
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range atts {
+				counts[a.Status]++
+				total++
+				if a.Status == client.StatusFailed {
+					return counts, fmt.Errorf("attachment %s on %s FAILED: %s", a.ID, a.Device, a.Reason)
+				}
+			}
+		}
+		done := total >= want && counts[client.StatusProvisioning] == 0
+		if status != "" {
+			done = counts[status] >= want
+		}
+		if done {
+			return counts, nil
+		}
+		select {
+		case <-ctx.Done():
+			return counts, fmt.Errorf("waiting for %d attachments %s: %w (now %v)", want, status, ctx.Err(), counts)
+		case <-time.After(statusPoll):
+		}
+	}
+}
+
+// statusPoll is how often waitStatus lists the attachments: often enough
+// for a fine end time, rarely enough not to load the agent.
+const statusPoll = 50 * time.Millisecond
+
+func macOf(i int) string {
+	return fmt.Sprintf("fa:16:3e:%02x:%02x:%02x", (i>>16)&0xff, (i>>8)&0xff, i&0xff)
+}

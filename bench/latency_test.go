@@ -1,0 +1,74 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/quantum-agent/quantum-agent/api/client"
+	"github.com/quantum-agent/quantum-agent/internal/testbed"
+)
+
+// latencyPlugs is how many sequential plugs BenchmarkAttachLatency times.
+const latencyPlugs = 200
+
+// BenchmarkAttachLatency: on an otherwise idle agent, 200 plugs one after
+// another, each timed from the plug request to its attachment UP (the
+// port is created before, untimed); the wait is the wait extension
+// (GET attachment?wait=UP), which the agent answers as soon as the status
+// changes. Reports the median and p99.
+func BenchmarkAttachLatency(b *testing.B) {
+	testbed.RequireRoot(b)
+	for range b.N {
+		b.StopTimer()
+		s := newAgentSetup(b, latencyPlugs)
+		s.startAgent(b)
+		waitTrue(b, s.readyz(), time.Minute, "agent ready")
+		c := client.New(s.socket)
+		ctx, cancel := context.WithTimeout(context.Background(), wireTimeout)
+		netID, err := c.CreateNetwork(ctx, tenant, client.NetworkRequest{Name: "latency"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat := make([]time.Duration, 0, latencyPlugs)
+		for i, dev := range s.devs {
+			port, err := c.CreatePort(ctx, tenant, netID, client.StateActive)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			start := time.Now()
+			err = c.Plug(ctx, tenant, netID, port, client.PlugRequest{ID: fmt.Sprintf("vif-%05d", i), Device: dev, MAC: macOf(i)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			att, err := c.WaitAttachment(ctx, tenant, netID, port, client.StatusUp, time.Minute)
+			d := time.Since(start)
+			b.StopTimer()
+			if err != nil || att == nil || att.Status != client.StatusUp {
+				b.Fatalf("plug %d (%s): attachment %+v, %v", i, dev, att, err)
+			}
+			lat = append(lat, d)
+		}
+		cancel()
+		slices.Sort(lat)
+		p50, p99 := percentile(lat, 50), percentile(lat, 99)
+		b.ReportMetric(p50.Seconds()*1000, "p50-ms")
+		b.ReportMetric(p99.Seconds()*1000, "p99-ms")
+		recordScalar("latency/p50-ms", p50.Seconds()*1000)
+		recordScalar("latency/p99-ms", p99.Seconds()*1000)
+		recordScalar("latency/min-ms", lat[0].Seconds()*1000)
+		recordScalar("latency/max-ms", lat[len(lat)-1].Seconds()*1000)
+	}
+}
+
+// percentile of sorted durations, nearest rank.
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := (p*len(sorted) + 99) / 100 // ceil(p/100 * n)
+	return sorted[max(rank, 1)-1]
+}
