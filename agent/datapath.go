@@ -40,6 +40,10 @@ type WiredPort struct {
 	// choose (other segment types).
 	VLAN    int
 	AdminUp bool // the port's admin state is ACTIVE
+	// Peers are the VTEP addresses of the other hosts with attachments on
+	// the same network (vxlan networks only; from the Chassis table): where
+	// a tunnel floods broadcast and unknown unicast.
+	Peers []string
 }
 
 // PortState is what the datapath observes of one WiredPort.

@@ -28,22 +28,7 @@ type VM struct {
 // t.Cleanup deletes the VM's namespace, which removes both veth ends.
 func AddVM(t testing.TB, hv *OVS, name, tapName, cidr string) *VM {
 	t.Helper()
-	pfx, err := netip.ParsePrefix(cidr)
-	if err != nil {
-		t.Fatalf("testbed: VM %s address: %v", name, err)
-	}
-	checkTestAddr(t, pfx.Addr())
-	vm := &VM{Name: name, NetNS: uniqueName("qa-vm-"), Tap: tapName, IP: pfx.Addr(), t: t}
-	addNetNS(t, vm.NetNS)
-	run(t, nil, "ip", "link", "add", tapName, "netns", hv.NetNS, "type", "veth",
-		"peer", "name", "eth0", "netns", vm.NetNS)
-	run(t, nil, "ip", "netns", "exec", hv.NetNS, "sysctl", "-q", "-w", "net.ipv6.conf."+tapName+".disable_ipv6=1")
-	run(t, nil, "ip", "netns", "exec", vm.NetNS, "sysctl", "-q", "-w", "net.ipv6.conf.eth0.disable_ipv6=1")
-	run(t, nil, "ip", "-n", vm.NetNS, "addr", "add", cidr, "dev", "eth0")
-	run(t, nil, "ip", "-n", vm.NetNS, "link", "set", "eth0", "up")
-	run(t, nil, "ip", "-n", hv.NetNS, "link", "set", tapName, "up")
-	vm.MAC = linkMAC(t, vm.NetNS, "eth0")
-	return vm
+	return AddVMIn(t, hv.NetNS, name, tapName, cidr)
 }
 
 func linkMAC(t testing.TB, ns, dev string) string {

@@ -1,0 +1,31 @@
+package linuxbridge
+
+import "github.com/vishvananda/netlink"
+
+// watchSet is what the last Sync wired or wants: link events about anything
+// else (the host's other interfaces, other agents' links) cause no pass.
+type watchSet struct {
+	valid   bool            // false until the first Sync: everything is relevant
+	names   map[string]bool // desired devices, bridges and uplinks
+	indexes map[int]bool    // their ifindexes, and those of the owned bridges
+}
+
+// relevant reports whether a link event may concern this datapath. The
+// ifindex tells a re-created tap from the one that was wired: the old one's
+// deletion matches by index, the new one's creation by name.
+func (d *Datapath) relevant(u netlink.LinkUpdate) bool {
+	a := u.Attrs()
+	if a == nil {
+		return true
+	}
+	d.watchMu.Lock()
+	defer d.watchMu.Unlock()
+	w := d.watched
+	return !w.valid || w.names[a.Name] || w.indexes[a.Index] || w.indexes[a.MasterIndex] || a.Alias == d.alias
+}
+
+func (d *Datapath) setWatched(w watchSet) {
+	d.watchMu.Lock()
+	defer d.watchMu.Unlock()
+	d.watched = w
+}
