@@ -45,6 +45,10 @@ type Config struct {
 	// ClientLogLevel is the lowest level libovsdb's own log lines are
 	// passed on at (it logs every transaction at debug). Default: warn.
 	ClientLogLevel *slog.Level
+	// BridgeMappings maps a physical network to the operator's bridge
+	// holding its uplink (--bridge-mappings physnet1:br-phys): see
+	// physnet.go. Empty: VLANs stay on the integration bridge.
+	BridgeMappings map[string]string
 }
 
 // Datapath wires ports into an OVS integration bridge.
@@ -88,6 +92,9 @@ func New(cfg Config, log *slog.Logger) (*Datapath, error) {
 	case cfg.DatapathType != DatapathSystem && cfg.DatapathType != DatapathNetdev:
 		return nil, fmt.Errorf("ovs datapath: datapath type %q is neither %q nor %q",
 			cfg.DatapathType, DatapathSystem, DatapathNetdev)
+	}
+	if err := validateMappings(cfg.BridgeMappings, cfg.Bridge); err != nil {
+		return nil, err
 	}
 	dbModel, err := vswitch.FullDatabaseModel()
 	if err != nil {
@@ -141,6 +148,9 @@ func (d *Datapath) Start(ctx context.Context) error {
 	if err := d.ensureBridge(ctx); err != nil {
 		return err
 	}
+	if err := d.startPatches(ctx); err != nil {
+		return err
+	}
 	d.warnTSO()
 	d.wg.Add(1)
 	go d.watchConnection()
@@ -161,7 +171,7 @@ func (d *Datapath) newMonitor() *client.Monitor {
 		client.WithTable(&br, &br.Name, &br.Ports, &br.DatapathType, &br.ExternalIDs),
 		client.WithTable(&port, &port.Name, &port.Interfaces, &port.Tag, &port.VLANMode, &port.Trunks, &port.ExternalIDs),
 		client.WithTable(&iface, &iface.Name, &iface.Type, &iface.ExternalIDs,
-			&iface.Ofport, &iface.Error, &iface.LinkState),
+			&iface.Ofport, &iface.Error, &iface.LinkState, &iface.Options),
 	)
 }
 
@@ -211,7 +221,10 @@ func (d *Datapath) Ready() error {
 	if err != nil {
 		return err
 	}
-	return snap.bridgeProblem(d.cfg.Bridge)
+	if err := snap.bridgeProblem(d.cfg.Bridge); err != nil {
+		return err
+	}
+	return d.physnetProblem(snap)
 }
 
 // Close stops watching and closes the database connection; it unwires

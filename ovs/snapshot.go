@@ -18,6 +18,8 @@ type snapshot struct {
 	ifByName   map[string]*vswitch.Interface
 	ifByUUID   map[string]*vswitch.Interface
 	onBridge   map[string]bool // port UUIDs of the integration bridge
+	// bridgeByName holds every bridge (physical bridges too).
+	bridgeByName map[string]*vswitch.Bridge
 }
 
 // readTimeout bounds how long a read waits for the cache to become
@@ -48,7 +50,9 @@ func (d *Datapath) snapshot(ctx context.Context) (*snapshot, error) {
 	if len(roots) > 0 {
 		s.root = &roots[0]
 	}
+	s.bridgeByName = make(map[string]*vswitch.Bridge, len(brs))
 	for i := range brs {
+		s.bridgeByName[brs[i].Name] = &brs[i]
 		if brs[i].Name == d.cfg.Bridge {
 			s.bridge = &brs[i]
 		}

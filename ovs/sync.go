@@ -68,12 +68,14 @@ func (d *Datapath) Sync(ctx context.Context, desired []agent.WiredPort) ([]agent
 			return nil, fmt.Errorf("sync %d ports: %w", len(desired), err)
 		}
 	}
-	return d.states(snap, desired, p.failed), nil
+	return d.physnetStates(snap, desired, d.states(snap, desired, p.failed)), nil
 }
 
 // plan computes the operations that make the owned ports match desired.
 func (d *Datapath) plan(snap *snapshot, desired []agent.WiredPort) (*plan, error) {
 	p := &plan{failed: map[string]string{}}
+	// Segment checks and physical network trunks: physnet.go.
+	phys := d.planPhysnets(snap, desired)
 	wanted := make(map[string]string, len(desired)) // device -> attachment id
 	for i, w := range desired {
 		if other, dup := wanted[w.Device]; dup {
@@ -84,8 +86,8 @@ func (d *Datapath) plan(snap *snapshot, desired []agent.WiredPort) (*plan, error
 			p.failed[w.AttachmentID] = fmt.Sprintf("device %q cannot be plugged into bridge %s", w.Device, d.cfg.Bridge)
 			continue
 		}
-		if w.Segment.Type != agent.NetworkTypeVLAN {
-			p.failed[w.AttachmentID] = fmt.Sprintf("network type %q is not carried by the ovs datapath yet; use a vlan network", w.Segment.Type)
+		if reason := phys.refuse(w); reason != "" {
+			p.failed[w.AttachmentID] = reason
 			continue
 		}
 		wanted[w.Device] = w.AttachmentID
@@ -103,12 +105,15 @@ func (d *Datapath) plan(snap *snapshot, desired []agent.WiredPort) (*plan, error
 	}
 	for u := range snap.onBridge {
 		port := snap.portByUUID[u]
-		if port == nil || !snap.owned(port, d.cfg.Host) || port.Name == d.cfg.Bridge {
-			continue
+		if port == nil || !snap.owned(port, d.cfg.Host) || port.Name == d.cfg.Bridge || port.ExternalIDs[physnetKey] != "" {
+			continue // patch ports are planPatches' business
 		}
 		if _, keep := wanted[port.Name]; !keep {
 			p.delPorts = append(p.delPorts, port.UUID)
 		}
+	}
+	if err := d.planPatches(p, snap, phys); err != nil {
+		return nil, err
 	}
 	return p, d.planBridgePorts(p, snap.bridge)
 }

@@ -164,7 +164,8 @@ func (d *daemon) startDatapath(ctx context.Context) (agent.Datapath, error) {
 	// libovsdb_log_level reaches the Quantum DB client only.
 	lvl := d.cfg.LibovsdbLogLevel
 	dp, err := ovs.New(ovs.Config{OVSDB: d.cfg.OVSDB, Bridge: d.cfg.IntegrationBridge,
-		DatapathType: d.cfg.OVSDatapathType, Host: d.cfg.Host, ClientLogLevel: &lvl}, d.log.With("component", "ovs"))
+		DatapathType: d.cfg.OVSDatapathType, Host: d.cfg.Host, ClientLogLevel: &lvl,
+		BridgeMappings: d.cfg.BridgeMappings}, d.log.With("component", "ovs"))
 	if err != nil {
 		return nil, err
 	}
