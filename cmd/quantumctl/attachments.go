@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"time"
 
@@ -39,13 +40,44 @@ func bindingRows(w io.Writer, a *client.Attachment) {
 
 func setupPlug(fs *flag.FlagSet) runFunc {
 	req := plugFlags(fs)
+	wait := fs.Bool("wait", false, "after plugging, wait until the attachment is UP and print its status; exit 1 if it is FAILED or not UP in time")
+	timeout := fs.Duration("wait-timeout", 60*time.Second, "how long --wait may hold")
 	return func(ctx context.Context, s *session, args []string) error {
 		req.ID = args[2]
 		if err := s.c.Plug(ctx, s.tenant, args[0], args[1], *req); err != nil {
 			return err
 		}
-		return s.out.done("Plugged %s into port %s on network %s", req.ID, args[1], args[0])
+		if !*wait {
+			return s.out.done("Plugged %s into port %s on network %s", req.ID, args[1], args[0])
+		}
+		return waitUp(ctx, s, args[0], args[1], req.ID, *timeout)
 	}
+}
+
+// waitUp waits (wait extension) for the attachment of a port to be UP,
+// prints it, and fails unless it is UP: FAILED and a timeout are errors.
+func waitUp(ctx context.Context, s *session, netID, portID, ifaceID string, timeout time.Duration) error {
+	a, err := s.c.WaitAttachment(ctx, s.tenant, netID, portID, "UP", timeout)
+	if err != nil {
+		return fmt.Errorf("plugged %s, but waiting for UP failed: %w", ifaceID, err)
+	}
+	if a == nil {
+		return fmt.Errorf("plugged %s, but port %s has no attachment any more", ifaceID, portID)
+	}
+	err = s.out.emit(map[string]any{"attachment": a}, func(w io.Writer) {
+		row(w, "ID", a.ID)
+		row(w, "Port", a.PortID)
+		statusRows(w, a)
+	})
+	switch {
+	case err != nil:
+		return err
+	case a.Status == "FAILED":
+		return fmt.Errorf("attachment %s is FAILED: %s", a.ID, a.Reason)
+	case a.Status != "UP":
+		return fmt.Errorf("attachment %s is %s, not UP, after %s", a.ID, a.Status, timeout)
+	}
+	return nil
 }
 
 func setupNetPlug(fs *flag.FlagSet) runFunc {

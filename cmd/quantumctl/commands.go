@@ -42,6 +42,8 @@ func commands() []command {
 		{"net-plug", "NET IFACE_ID", 2, "Plug an interface into a free or new port (attachments extension)", setupNetPlug},
 		{"ext-list", "", 0, "List the extensions the agent offers", setupExtList},
 		{"version-list", "", 0, "List the API versions the agent serves", setupVersionList},
+		{"status", "", 0, "Show the agent's version, readiness, database connections and counts (exit 1 if not ready)", setupStatus},
+		{"completion", "SHELL", 1, "Print a shell completion script (bash): quantumctl completion bash > /etc/bash_completion.d/quantumctl", setupCompletion},
 	}
 }
 
