@@ -98,11 +98,18 @@ func (d *daemon) waitReady(ctx context.Context, p *parts) bool {
 // and systemd restarts the agent.
 func (d *daemon) feedWatchdog(p *parts, watchdog time.Duration) {
 	last := p.rec.LastPass()
-	if age := time.Since(last); last.IsZero() || age > watchdog {
-		d.log.Error("reconcile loop stalled: not feeding the systemd watchdog", "last_pass_ago", age.Round(time.Millisecond), "watchdog", watchdog)
+	if !alive(last, time.Now(), watchdog) {
+		d.log.Error("reconcile loop stalled: not feeding the systemd watchdog",
+			"last_pass_ago", time.Since(last).Round(time.Millisecond), "watchdog", watchdog)
 		return
 	}
 	_, _ = sd.SdNotify(false, sd.SdNotifyWatchdog)
+}
+
+// alive tells whether a reconcile pass that ended at last proves the loop
+// alive at now: one must have ended within the watchdog interval.
+func alive(last, now time.Time, watchdog time.Duration) bool {
+	return !last.IsZero() && now.Sub(last) <= watchdog
 }
 
 // statusLine is what `systemctl status` shows, e.g.
