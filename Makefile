@@ -17,7 +17,7 @@ GENERATED ?= agent/qdb ovs/vswitch
 export GOTOOLCHAIN ?= local
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build test unit vet fuzz bench lint fmt check-generated generate run clean help
+.PHONY: all build test unit vet fuzz bench lint fmt check-generated generate run clean help deb
 
 all: build
 
@@ -29,7 +29,8 @@ help:
 	@echo "make bench            go test -bench=. -benchmem ./..."
 	@echo "make lint             gofmt check and go vet"
 	@echo "make check-generated  go generate ./... and fail if $(GENERATED) changed"
-	@echo "make clean            remove $(BIN)/"
+	@echo "make deb              build dist/quantum-agent_<version>_<arch>.deb (packaging/build-deb.sh)"
+	@echo "make clean            remove $(BIN)/ and dist/"
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
@@ -85,5 +86,11 @@ check-generated: generate
 run:
 	scripts/sandbox.sh
 
+# The Debian package: binaries, systemd units, schema, default config, man pages, built
+# with dpkg-deb alone. packaging/packaging_test.go (part of make test) builds it too and
+# checks it with lintian, systemd-analyze, dpkg -i and dpkg --purge.
+deb:
+	GO='$(GO)' VERSION='$(VERSION)' packaging/build-deb.sh
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist
