@@ -171,12 +171,13 @@ func rssKiB(pid int) (rss, hwm int) {
 	return rss, hwm
 }
 
-// readyz is an HTTP client for the agent's /readyz, which listens on the
-// loopback of the hypervisor's namespace: each connection is dialled from
-// a thread switched into that namespace (the socket stays there).
-func (s *agentSetup) readyz() func() bool {
+// metricsClient is an HTTP client for the agent's --metrics-listen
+// address, which is on the loopback of the hypervisor's namespace: each
+// connection is dialled from a thread switched into that namespace (the
+// socket stays there).
+func (s *agentSetup) metricsClient() *http.Client {
 	ns := s.ovs.NetNS
-	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			var conn net.Conn
@@ -187,6 +188,11 @@ func (s *agentSetup) readyz() func() bool {
 			return conn, err
 		},
 	}}
+}
+
+// readyz returns a probe of the agent's /readyz.
+func (s *agentSetup) readyz() func() bool {
+	hc := s.metricsClient()
 	return func() bool {
 		resp, err := hc.Get("http://" + metricsAddr + "/readyz")
 		if err != nil {
@@ -196,6 +202,34 @@ func (s *agentSetup) readyz() func() bool {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}
+}
+
+// reconcileStats reads the reconciler's pass count and total pass time
+// from /metrics (zeros if it cannot).
+func (s *agentSetup) reconcileStats() (passes, seconds float64) {
+	resp, err := s.metricsClient().Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		return 0, 0
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	for line := range strings.Lines(string(raw)) {
+		name, val, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscan(val, &v); err != nil {
+			continue
+		}
+		switch name {
+		case "quantum_agent_reconcile_passes_total":
+			passes = v
+		case "quantum_agent_reconcile_pass_duration_seconds_sum":
+			seconds = v
+		}
+	}
+	return passes, seconds
 }
 
 // inNetNS runs fn on a locked OS thread switched into the named namespace.

@@ -144,6 +144,16 @@ func wireTable(w io.Writer) {
 			ratio(p, a, okA && okP), ratio(a, c, okA && okC))
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Agent reconciler during the wiring runs (from its /metrics):")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| N | reconcile passes | time inside passes |")
+	fmt.Fprintln(w, "|---|---|---|")
+	for _, n := range wireSizes() {
+		if p, ok := timings[wireKey{n, "agent", "passes"}]; ok {
+			fmt.Fprintf(w, "| %d | %.0f | %.2f s |\n", n, p, timings[wireKey{n, "agent", "pass-time"}])
+		}
+	}
+	fmt.Fprintln(w)
 }
 
 func unplugTable(w io.Writer) {

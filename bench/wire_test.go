@@ -62,7 +62,9 @@ func benchWireAgent(b *testing.B, n int) {
 		// Wait until the agent's first pass is done, so its start-up is
 		// not timed.
 		waitTrue(b, s.readyz(), time.Minute, "agent ready")
+		passes0, passSecs0 := s.reconcileStats()
 		cpu := newCPUMeter(pids)
+		stopPerf := startPerf(b, fmt.Sprintf("wire-agent-%d", n), pids["quantum-agent"], pids["ovs-vswitchd"])
 		b.StartTimer()
 
 		start := time.Now()
@@ -84,7 +86,11 @@ func benchWireAgent(b *testing.B, n int) {
 		}
 		wire := time.Since(start)
 		b.StopTimer()
+		stopPerf()
 		used := cpu.done()
+		passes, passSecs := s.reconcileStats()
+		record(n, "agent", "passes", passes-passes0)
+		record(n, "agent", "pass-time", passSecs-passSecs0)
 		if got := s.portCount(); got != n {
 			b.Fatalf("br-int has %d ports after %d attachments are UP", got, n)
 		}
