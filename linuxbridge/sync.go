@@ -107,20 +107,16 @@ func (d *Datapath) ensureBridge(snap *snapshot, n *network) (netlink.Link, error
 	l := snap.byName[n.bridge]
 	switch {
 	case l == nil:
-		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.bridge, MTU: n.mtu, Alias: d.alias}}
-		if err := d.do(d.h.LinkAdd(br)); err != nil {
-			return nil, fmt.Errorf("create bridge %s for network %s: %w", n.bridge, n.id, err)
-		}
-		created, err := d.h.LinkByName(n.bridge)
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.bridge, MTU: n.mtu}}
+		created, err := d.createOwned(snap, br)
 		if err != nil {
-			return nil, fmt.Errorf("read bridge %s just created: %w", n.bridge, err)
+			return nil, fmt.Errorf("create bridge %s for network %s: %w", n.bridge, n.id, err)
 		}
 		// Set once more after creation: an MTU set this way is the
 		// bridge's own, no longer derived from whatever ports join it.
 		if err := d.do(d.h.LinkSetMTU(created, n.mtu)); err != nil {
 			return nil, fmt.Errorf("set MTU %d on bridge %s: %w", n.mtu, n.bridge, err)
 		}
-		snap.put(created)
 		l = created
 		d.log.Info("created bridge", "bridge", n.bridge, "network", n.id, "mtu", n.mtu)
 	case !d.ownedBridge(l):
@@ -136,6 +132,27 @@ func (d *Datapath) ensureBridge(snap *snapshot, n *network) (netlink.Link, error
 		}
 	}
 	return l, nil
+}
+
+// createOwned creates a link and marks it as the agent's. The kernel takes
+// no alias at creation (only on a change), so the marker follows at once;
+// an agent killed in between leaves an unmarked link that the next one
+// reports as not its own rather than touching it.
+func (d *Datapath) createOwned(snap *snapshot, l netlink.Link) (netlink.Link, error) {
+	name := l.Attrs().Name
+	if err := d.do(d.h.LinkAdd(l)); err != nil {
+		return nil, err
+	}
+	created, err := d.h.LinkByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("read %s just created: %w", name, err)
+	}
+	if err := d.do(d.h.LinkSetAlias(created, d.alias)); err != nil {
+		return nil, fmt.Errorf("mark %s as quantum-agent's (alias %q): %w", name, d.alias, err)
+	}
+	created.Attrs().Alias = d.alias
+	snap.put(created)
+	return created, nil
 }
 
 // foreign says why a link in the way is left alone.

@@ -53,7 +53,7 @@ func (d *Datapath) ensureVXLAN(snap *snapshot, n *network) (netlink.Link, error)
 		return l, nil
 	}
 	vx := &netlink.Vxlan{
-		LinkAttrs: netlink.LinkAttrs{Name: n.up.name, MTU: n.mtu, Alias: d.alias},
+		LinkAttrs: netlink.LinkAttrs{Name: n.up.name, MTU: n.mtu},
 		VxlanId:   n.up.id,
 		SrcAddr:   net.IP(d.cfg.VXLANLocalIP.AsSlice()),
 		Port:      d.cfg.VXLANPort,
@@ -61,11 +61,12 @@ func (d *Datapath) ensureVXLAN(snap *snapshot, n *network) (netlink.Link, error)
 		// Quantum DB names, never guessed from what arrives.
 		Learning: false,
 	}
-	if err := d.do(d.h.LinkAdd(vx)); err != nil {
+	created, err := d.createOwned(snap, vx)
+	if err != nil {
 		return nil, fmt.Errorf("create VXLAN device %s (VNI %d, local %s, port %d): %w", n.up.name, n.up.id, d.cfg.VXLANLocalIP, d.cfg.VXLANPort, err)
 	}
 	d.log.Info("created VXLAN device", "device", n.up.name, "vni", n.up.id, "local", d.cfg.VXLANLocalIP)
-	return d.reread(snap, n.up.name)
+	return created, nil
 }
 
 func (d *Datapath) vxlanRight(vx *netlink.Vxlan, vni int) bool {
@@ -94,14 +95,15 @@ func (d *Datapath) ensureVLAN(snap *snapshot, n *network) (netlink.Link, error) 
 		return l, nil
 	}
 	v := &netlink.Vlan{
-		LinkAttrs: netlink.LinkAttrs{Name: n.up.name, MTU: n.mtu, Alias: d.alias, ParentIndex: parent.Attrs().Index},
+		LinkAttrs: netlink.LinkAttrs{Name: n.up.name, MTU: n.mtu, ParentIndex: parent.Attrs().Index},
 		VlanId:    n.up.id,
 	}
-	if err := d.do(d.h.LinkAdd(v)); err != nil {
+	created, err := d.createOwned(snap, v)
+	if err != nil {
 		return nil, fmt.Errorf("create VLAN sub-interface %s of %s (VLAN %d): %w", n.up.name, n.up.parent, n.up.id, err)
 	}
 	d.log.Info("created VLAN sub-interface", "device", n.up.name, "parent", n.up.parent, "vlan", n.up.id)
-	return d.reread(snap, n.up.name)
+	return created, nil
 }
 
 // ensureFlat enslaves the mapped NIC itself: the mapping is the operator's
@@ -147,15 +149,6 @@ func (d *Datapath) ensureMember(l, br netlink.Link, mtu int) error {
 		}
 	}
 	return nil
-}
-
-func (d *Datapath) reread(snap *snapshot, name string) (netlink.Link, error) {
-	l, err := d.h.LinkByName(name)
-	if err != nil {
-		return nil, fmt.Errorf("read %s just created: %w", name, err)
-	}
-	snap.put(l)
-	return l, nil
 }
 
 // zeroMAC is the FDB address a VXLAN device floods broadcast, multicast and

@@ -116,7 +116,7 @@ func Has8021Q(t testing.TB) (ok bool, why string) {
 	t.Helper()
 	ns := uniqueName("qa-vlan-")
 	addNetNS(t, ns)
-	run(t, nil, "ip", "-n", ns, "link", "add", "qa0", "type", "dummy")
+	run(t, nil, "ip", "-n", ns, "link", "add", "qa0", "type", "veth", "peer", "name", "qa1")
 	out, err := runErr(nil, "ip", "-n", ns, "link", "add", "link", "qa0", "name", "qa0.7", "type", "vlan", "id", "7")
 	if err != nil {
 		return false, "kernel cannot make VLAN sub-interfaces (no 802.1Q support): " + strings.TrimSpace(out)
