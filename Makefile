@@ -17,7 +17,7 @@ GENERATED ?= agent/qdb ovs/vswitch
 export GOTOOLCHAIN ?= local
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build test unit vet fuzz bench lint fmt check-generated generate run clean help deb
+.PHONY: all build test unit vet fuzz bench bench-api bench-ovs lint fmt check-generated generate run clean help deb
 
 all: build
 
@@ -26,7 +26,9 @@ help:
 	@echo "make run              run the agent on a sandbox hypervisor (netns + userspace OVS; root)"
 	@echo "make test             gofmt check, go vet, go test -race ./... (integration parts need root), short fuzz runs"
 	@echo "make fuzz             run each Fuzz* target of $(FUZZ_PKGS) for $(FUZZTIME)"
-	@echo "make bench            go test -bench=. -benchmem ./..."
+	@echo "make bench            every benchmark below, in one run (root for the datapath parts)"
+	@echo "make bench-api        API requests/s over the socket (go test -bench ./api/...)"
+	@echo "make bench-ovs        wiring N=100/500/1000 ports: agent vs ovs-vsctl; latency, RSS, restart (root; BENCH_QUICK=1 stops at 500)"
 	@echo "make lint             gofmt check and go vet"
 	@echo "make check-generated  go generate ./... and fail if $(GENERATED) changed"
 	@echo "make deb              build dist/quantum-agent_<version>_<arch>.deb (packaging/build-deb.sh)"
@@ -61,8 +63,22 @@ fuzz:
 		done; \
 	done
 
-bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+# Benchmarks: one target per part, so that more can be added to `bench`.
+bench: bench-api bench-ovs
+
+bench-api:
+	$(GO) test -run='^$$' -bench=. -benchmem ./api/...
+
+# Datapath benchmarks (docs/BENCHMARKS.md): the built agent against
+# ovs-vsctl on throwaway userspace-OVS hypervisors. Root and Open vSwitch;
+# each benchmark runs once; about 10 minutes, most of it ovs-vsctl per port
+# at N=1000 (BENCH_QUICK=1 stops at N=500). Prints a summary with ratios and
+# writes it to BENCH_OVS_REPORT.
+BENCH_OVS_REPORT ?= $(BIN)/bench-ovs.md
+bench-ovs:
+	@mkdir -p $(dir $(BENCH_OVS_REPORT))
+	BENCH_REPORT=$(abspath $(BENCH_OVS_REPORT)) $(GO) test -run='^$$' \
+		-bench='^Benchmark(Wire|AttachLatency|AgentRSS10k|Restart5k)$$' -benchtime=1x -timeout=90m ./bench/
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -80,8 +80,10 @@ func buildReport() string {
 	var w strings.Builder
 	fmt.Fprintf(&w, "## Datapath benchmark results (%s)\n\n", time.Now().Format("2006-01-02 15:04"))
 	machineFacts(&w)
-	wireTable(&w)
-	unplugTable(&w)
+	if len(timings) > 0 {
+		wireTable(&w)
+		unplugTable(&w)
+	}
 	cpuTable(&w)
 	scalarTables(&w)
 	return w.String()
