@@ -121,6 +121,7 @@ func (r *Reconciler) pass(ctx context.Context) error {
 		return err
 	}
 	desired := r.desired(snap)
+	r.fillPeers(ctx, snap, desired)
 	states, err := r.dp.Sync(ctx, desired)
 	if err != nil {
 		return fmt.Errorf("datapath sync of %d ports: %w", len(desired), err)

@@ -14,6 +14,7 @@ import (
 func FullDatabaseModel() (model.ClientDBModel, error) {
 	return model.NewClientDBModel("Quantum", map[string]model.Model{
 		"Attachment": &Attachment{},
+		"Chassis":    &Chassis{},
 		"Global":     &Global{},
 		"Network":    &Network{},
 		"Port":       &Port{},
@@ -22,7 +23,7 @@ func FullDatabaseModel() (model.ClientDBModel, error) {
 
 var schema = `{
   "name": "Quantum",
-  "version": "1.0.0",
+  "version": "1.1.0",
   "tables": {
     "Attachment": {
       "columns": {
@@ -100,6 +101,37 @@ var schema = `{
         ],
         [
           "port"
+        ]
+      ],
+      "isRoot": true
+    },
+    "Chassis": {
+      "columns": {
+        "datapath": {
+          "type": "string"
+        },
+        "external_ids": {
+          "type": {
+            "key": {
+              "type": "string"
+            },
+            "value": {
+              "type": "string"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "name": {
+          "type": "string"
+        },
+        "vtep_ip": {
+          "type": "string"
+        }
+      },
+      "indexes": [
+        [
+          "name"
         ]
       ],
       "isRoot": true

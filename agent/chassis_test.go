@@ -1,0 +1,72 @@
+package agent_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/quantum-agent/quantum-agent/agent"
+	"github.com/quantum-agent/quantum-agent/agent/agenttest"
+)
+
+// TestVXLANPeersFromChassis: a VXLAN port's Peers are the VTEPs of the other
+// hosts with attachments on its network, from their Chassis rows.
+func TestVXLANPeersFromChassis(t *testing.T) {
+	a := agenttest.New(t, agenttest.DefaultConfig())
+	s := a.Store()
+	for _, c := range []agent.Chassis{
+		{Name: "hv1", VTEPIP: "198.19.0.1", Datapath: "linuxbridge"},
+		{Name: "hv2", VTEPIP: "198.19.0.2", Datapath: "linuxbridge"},
+		{Name: "hv3", VTEPIP: "198.19.0.3", Datapath: "linuxbridge"},
+		{Name: "hv2", VTEPIP: "198.19.0.2", Datapath: "linuxbridge"}, // again: no change
+	} {
+		if err := s.RegisterChassis(ctx(t), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RegisterChassis(ctx(t), agent.Chassis{Name: "hv4", VTEPIP: "not-an-ip"}); err == nil {
+		t.Error("a malformed VTEP address was registered")
+	}
+	dp := agenttest.NewDatapath(agent.StatusUp)
+	agenttest.StartReconciler(t, a, dp, "hv1")
+	x, err := a.CreateNetwork(ctx(t), "t", agent.NetworkSpec{Name: "x", Segment: agent.Segment{Type: agent.NetworkTypeVXLAN, SegmentationID: 5001}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := a.CreateNetwork(ctx(t), "t", agent.NetworkSpec{Name: "y", Segment: agent.Segment{Type: agent.NetworkTypeVXLAN, SegmentationID: 5002}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plug := func(netID, iface, host string) {
+		p := mustPort(t, a, "t", netID, "ACTIVE")
+		if err := a.Plug(ctx(t), "t", netID, p.ID, agent.AttachmentSpec{ID: iface, Device: "tap-" + iface, Host: host}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plug(x.ID, "x1", "hv1")
+	plug(x.ID, "x2", "hv2")
+	plug(x.ID, "x2b", "hv2")
+	plug(x.ID, "x5", "hv5") // no Chassis row: no VTEP known
+	plug(y.ID, "y1", "hv1")
+	plug(y.ID, "y3", "hv3")
+	want := map[string][]string{"x1": {"198.19.0.2"}, "y1": {"198.19.0.3"}}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		w := dp.Wired()
+		ok := len(w) == 2
+		for att, peers := range want {
+			ok = ok && slices.Equal(w[att].Peers, peers)
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("wired %+v; want peers %v", w, want)
+		}
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-context.Background().Done():
+		}
+	}
+}
