@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ type config struct {
 	VLANRanges        []agent.VLANRange
 	BridgeMappings    map[string]string
 	InterfaceMappings map[string]string
+	VXLANLocalIP      netip.Addr // linuxbridge: this host's VTEP; invalid when unset
 	Host              string
 	MetricsListen     string
 	ConfigFile        string
@@ -53,6 +55,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	var c config
 	var quantumDB, vlanRanges, bridgeMappings, ifaceMappings, logLevel, libLevel string
+	var vxlanLocalIP string
 	fs.StringVar(&c.Socket, "socket", "/run/quantum/quantum.sock", "Unix socket the API is served on (unused under socket activation)")
 	fs.StringVar(&c.SocketGroup, "socket-group", "", "group that owns the API socket (empty: the agent's own)")
 	fs.UintVar(&c.SocketMode, "socket-mode", 0o660, "file mode of the API socket")
@@ -64,6 +67,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&vlanRanges, "network-vlan-ranges", "physnet1:100:199", "VLAN pools, PHYSNET:MIN:MAX[,...] (Neutron's network_vlan_ranges)")
 	fs.StringVar(&bridgeMappings, "bridge-mappings", "", "OVS physical bridges, PHYSNET:BRIDGE[,...]")
 	fs.StringVar(&ifaceMappings, "interface-mappings", "", "Linux bridge uplinks, PHYSNET:INTERFACE[,...]")
+	fs.StringVar(&vxlanLocalIP, "vxlan-local-ip", "", "this host's VXLAN tunnel endpoint, an IPv4 address on the underlay (linuxbridge; empty: no vxlan networks)")
 	fs.StringVar(&c.Host, "host", "", "this hypervisor's name (default: the hostname)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "127.0.0.1:9697", "address for /metrics, /healthz, /readyz (empty: off)")
 	fs.StringVar(&c.ConfigFile, "config", "", "TOML configuration `file` (keys: the flag names with _ for -); flags override it; read again on SIGHUP")
@@ -118,6 +122,11 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	check(err)
 	c.InterfaceMappings, err = parseMappings(src("interface-mappings"), ifaceMappings)
 	check(err)
+	if vxlanLocalIP != "" {
+		if c.VXLANLocalIP, err = netip.ParseAddr(vxlanLocalIP); err != nil || !c.VXLANLocalIP.Is4() {
+			check(fmt.Errorf("%s %q: want an IPv4 address", src("vxlan-local-ip"), vxlanLocalIP))
+		}
+	}
 	if c.IntegrationBridge == "" || len(c.IntegrationBridge) > 15 {
 		check(fmt.Errorf("%s %q: must be 1 to 15 characters", src("integration-bridge"), c.IntegrationBridge))
 	}

@@ -34,9 +34,6 @@ type daemon struct {
 }
 
 func newDaemon(cfg *config, args []string, stderr io.Writer) (*daemon, error) {
-	if cfg.Datapath == "linuxbridge" {
-		return nil, errors.New("--datapath linuxbridge: the Linux bridge datapath is not built yet; use --datapath ovs")
-	}
 	d := &daemon{cfg: cfg, args: args, level: &slog.LevelVar{}, libLevel: &slog.LevelVar{}, started: time.Now()}
 	d.level.Set(cfg.LogLevel)
 	d.libLevel.Set(cfg.LibovsdbLogLevel)
@@ -56,6 +53,9 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	defer store.Close()
+	if err := d.registerChassis(ctx, store); err != nil {
+		return err
+	}
 
 	dp, err := d.startDatapath(ctx)
 	if err != nil {
@@ -66,6 +66,11 @@ func (d *daemon) run(ctx context.Context) error {
 	physnets := make([]string, 0, len(cfg.BridgeMappings))
 	for p := range cfg.BridgeMappings {
 		physnets = append(physnets, p)
+	}
+	if cfg.Datapath == "linuxbridge" {
+		for p := range cfg.InterfaceMappings {
+			physnets = append(physnets, p)
+		}
 	}
 	ag := agent.New(store, agent.Config{Host: cfg.Host, VLANRanges: cfg.VLANRanges, PhysicalNetworks: physnets}, log)
 	watchdog := watchdogInterval(log)
@@ -160,6 +165,9 @@ func (d *daemon) openStore(ctx context.Context) (*agent.Store, error) {
 }
 
 func (d *daemon) startDatapath(ctx context.Context) (agent.Datapath, error) {
+	if d.cfg.Datapath == "linuxbridge" {
+		return d.startLinuxBridge(ctx)
+	}
 	// The Open_vSwitch client takes its level at start: a SIGHUP change of
 	// libovsdb_log_level reaches the Quantum DB client only.
 	lvl := d.cfg.LibovsdbLogLevel
