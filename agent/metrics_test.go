@@ -24,7 +24,7 @@ func TestMetrics(t *testing.T) {
 	m := agent.NewMetrics(reg)
 	reg.MustRegister(agent.NewStateCollector(a))
 
-	dp := newRecordingDatapath()
+	dp := agenttest.NewDatapath(agent.StatusUp)
 	rec := agent.NewReconciler(a.Store(), dp, "hv-test", time.Hour, agenttest.Logger(t))
 	rec.SetMetrics(m)
 	c, cancel := context.WithCancel(context.Background())

@@ -120,7 +120,9 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 func (s *Store) Close() { s.client.Close() }
 
 // Connected reports whether the Quantum DB connection is up now.
-func (s *Store) Connected() bool { return s.client.Connected() }
+// libovsdb v0.8.1 leaves Connected() true while it reconnects after the
+// server went away; CurrentEndpoint is "" then, so both are checked.
+func (s *Store) Connected() bool { return s.client.Connected() && s.client.CurrentEndpoint() != "" }
 
 // Changes signals, coalesced, that the Quantum DB changed.
 func (s *Store) Changes() <-chan struct{} { return s.changes }
