@@ -125,3 +125,43 @@ func TestFlagErrorsNameTheFlag(t *testing.T) {
 		t.Errorf("--help: %v", err)
 	}
 }
+
+// TestShippedConfigParses reads the packaged /etc/quantum-agent/agent.conf
+// as shipped (all commented: defaults) and with every example key
+// uncommented: each example must be a value the agent accepts.
+func TestShippedConfigParses(t *testing.T) {
+	raw, err := os.ReadFile("../../packaging/agent.conf")
+	if os.IsNotExist(err) {
+		t.Skip("no packaging/agent.conf")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseConfig([]string{"--config", writeConf(t, string(raw))}, io.Discard); err != nil {
+		t.Errorf("shipped config: %v", err)
+	}
+	var lines []string
+	keys := 0
+	for _, l := range strings.Split(string(raw), "\n") {
+		if k, _, ok := strings.Cut(strings.TrimPrefix(l, "# "), " = "); ok && strings.HasPrefix(l, "# ") && isKey(k) {
+			l = strings.TrimPrefix(l, "# ")
+			keys++
+		}
+		lines = append(lines, l)
+	}
+	if keys < 18 {
+		t.Errorf("found only %d example keys", keys)
+	}
+	if _, err := parseConfig([]string{"--config", writeConf(t, strings.Join(lines, "\n"))}, io.Discard); err != nil {
+		t.Errorf("shipped config with its examples uncommented: %v", err)
+	}
+}
+
+func isKey(s string) bool {
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && r != '_' {
+			return false
+		}
+	}
+	return s != ""
+}
