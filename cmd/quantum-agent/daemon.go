@@ -44,6 +44,11 @@ func newDaemon(cfg *config, args []string, stderr io.Writer) (*daemon, error) {
 }
 
 func (d *daemon) run(ctx context.Context) error {
+	// SIGHUP's default action kills the process: catch it from the start,
+	// even while the databases are awaited; it is handled once serving.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	cfg, log := d.cfg, d.log
 	log.Info("starting quantum-agent", "version", version, "host", cfg.Host, "datapath", cfg.Datapath,
 		"quantum_db", cfg.QuantumDB, "ovs_db", cfg.OVSDB, "bridge", cfg.IntegrationBridge)
@@ -111,9 +116,6 @@ func (d *daemon) run(ctx context.Context) error {
 	go func() { defer wg.Done(); d.notifySystemd(workCtx, parts, watchdog) }()
 	log.Info("serving the Quantum API", "socket", d.cfg.Socket)
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	var runErr error
 wait:
 	for {
