@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,7 +28,8 @@ type launchOpts struct {
 	files      []*os.File
 	args       []string
 	listenPID  bool
-	waitSocket string // socket to poll until the API answers
+	waitSocket string   // socket to poll until the API answers
+	stderr     *os.File // the agent's stderr instead of the in-memory log
 }
 
 // launch runs the agent binary in the hypervisor's namespace the way
@@ -53,6 +55,9 @@ func (s *sandbox) launch(t *testing.T, o launchOpts) *agentProc {
 	p.cmd.ExtraFiles = o.files
 	lw := &lockedWriter{w: p.log}
 	p.cmd.Stdout, p.cmd.Stderr = lw, lw
+	if o.stderr != nil {
+		p.cmd.Stderr = o.stderr
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -363,5 +368,75 @@ func promtoolCheck(t *testing.T, metrics string) {
 	cmd.Stdin = strings.NewReader(metrics)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+// TestConfigFileSIGHUPAndJournal runs the agent as the packaged unit does
+// (--config FILE) with its stderr as a journald stream: lines carry syslog
+// priorities and no timestamp; SIGHUP applies a new log level at once and
+// names the changed key that needs a restart; a broken file is refused at
+// start naming the key and the file.
+func TestConfigFileSIGHUPAndJournal(t *testing.T) {
+	s := newSandbox(t)
+	dir := filepath.Dir(s.socket)
+	conf := filepath.Join(dir, "agent.conf")
+	write := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(fmt.Sprintf("socket = %q\nmetrics_listen = \"\"\nlog_level = \"info\"\n", s.socket))
+	stderr, err := os.Create(filepath.Join(dir, "journal.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stderr.Close()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(stderr.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	journal := fmt.Sprintf("JOURNAL_STREAM=%d:%d", st.Dev, st.Ino)
+	// launch passes --log-level debug, which wins over the file's
+	// log_level; libovsdb_log_level, set by no flag, is the live change.
+	p := s.launch(t, launchOpts{env: []string{journal}, args: []string{"--config", conf}, waitSocket: s.socket, stderr: stderr})
+	logText := func() string {
+		b, err := os.ReadFile(stderr.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	pollUntil(t, "journal lines", func() (string, bool) {
+		l := logText()
+		return l, strings.Contains(l, "<6>level=INFO msg=\"starting quantum-agent\"")
+	})
+	for _, line := range strings.Split(strings.TrimSpace(logText()), "\n") {
+		if !strings.HasPrefix(line, "<") || strings.Contains(line, "time=") {
+			t.Errorf("not a journald line: %q", line)
+		}
+	}
+
+	write(fmt.Sprintf("socket = %q\nmetrics_listen = \"\"\nlibovsdb_log_level = \"debug\"\nintegration_bridge = \"br-new\"\n", s.socket))
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, "SIGHUP handled", func() (string, bool) {
+		l := logText()
+		return l, strings.Contains(l, `msg="SIGHUP: setting applied" key=libovsdb_log_level old=warn new=debug`) &&
+			strings.Contains(l, `<4>level=WARN msg="SIGHUP: setting changed; it takes effect at the next restart" key=integration_bridge running=br-int file=br-new`)
+	})
+	// Still serving, and with the bridge it started with.
+	if _, err := client.New(s.socket).Versions(ctxT(t)); err != nil {
+		t.Errorf("API after SIGHUP: %v", err)
+	}
+	if err := p.term(t); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+
+	write("datapath = \"vpp\"\n")
+	out, err := exec.Command(filepath.Join(bins, "quantum-agent"), "--config", conf).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "datapath (in "+conf+")") || !strings.Contains(string(out), `"vpp"`) {
+		t.Errorf("bad file at start: %v\n%s", err, out)
 	}
 }
