@@ -17,7 +17,7 @@ GENERATED ?= agent/qdb ovs/vswitch
 export GOTOOLCHAIN ?= local
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build test unit vet fuzz bench bench-api bench-ovs lint fmt check-generated generate run clean help deb
+.PHONY: all build test unit vet fuzz bench bench-api bench-ovs bench-linuxbridge lint fmt check-generated generate run clean help deb
 
 all: build
 
@@ -28,6 +28,7 @@ help:
 	@echo "make fuzz             run each Fuzz* target of $(FUZZ_PKGS) for $(FUZZTIME)"
 	@echo "make bench            every benchmark below, in one run (root for the datapath parts)"
 	@echo "make bench-api        API requests/s over the socket (go test -bench ./api/...)"
+	@echo "make bench-linuxbridge wiring N=100/500/1000 veths into bridges: datapath Sync vs ip link per port (root)"
 	@echo "make bench-ovs        wiring N=100/500/1000 ports: agent vs ovs-vsctl; latency, RSS, restart (root; BENCH_QUICK=1 stops at 500)"
 	@echo "make lint             gofmt check and go vet"
 	@echo "make check-generated  go generate ./... and fail if $(GENERATED) changed"
@@ -64,7 +65,7 @@ fuzz:
 	done
 
 # Benchmarks: one target per part, so that more can be added to `bench`.
-bench: bench-api bench-ovs
+bench: bench-api bench-ovs bench-linuxbridge
 
 bench-api:
 	$(GO) test -run='^$$' -bench=. -benchmem ./api/...
@@ -79,6 +80,11 @@ bench-ovs:
 	@mkdir -p $(dir $(BENCH_OVS_REPORT))
 	BENCH_REPORT=$(abspath $(BENCH_OVS_REPORT)) $(GO) test -run='^$$' \
 		-bench='^Benchmark(Wire|AttachLatency|AgentRSS10k|Restart5k)$$' -benchtime=1x -timeout=90m ./bench/
+
+# The Linux-bridge datapath's Sync against `ip link set DEV master BR` per
+# port, N=100/500/1000 veths over 10 bridges, same run (root; ~30 s).
+bench-linuxbridge:
+	$(GO) test -run='^$$' -bench='^BenchmarkLinuxBridgeWire$$' -benchtime=3x -timeout=30m ./linuxbridge/
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
