@@ -96,7 +96,18 @@ done
 file 0755 packaging/quantum-ovsdb-start usr/lib/quantum-agent/quantum-ovsdb-start
 file 0644 agent/qdb/quantum.ovsschema usr/share/quantum-agent/quantum.ovsschema
 file 0644 packaging/agent.conf etc/quantum-agent/agent.conf
-file 0644 packaging/quantumctl.bash-completion usr/share/bash-completion/completions/quantumctl
+# Bash completion: what `quantumctl completion bash` generates from its own command table,
+# when the built quantumctl runs here and has that command; otherwise (a cross build, an
+# older quantumctl) the static script in packaging/.
+comp=$stage/usr/share/bash-completion/completions/quantumctl
+dir usr/share/bash-completion/completions
+if "$stage/usr/bin/quantumctl" completion bash >"$comp.new" 2>/dev/null && [ -s "$comp.new" ]; then
+	mv "$comp.new" "$comp"
+else
+	rm -f "$comp.new"
+	cp packaging/quantumctl.bash-completion "$comp"
+fi
+chmod 0644 "$comp"
 
 dir usr/share/man/man1
 dir usr/share/man/man8
