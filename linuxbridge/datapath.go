@@ -88,9 +88,9 @@ func New(cfg Config, log *slog.Logger) (*Datapath, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := netlink.NewHandleAt(ns)
+	h, err := newHandle(ns)
 	if err != nil {
-		ns.Close()
+		closeNetNS(ns)
 		return nil, fmt.Errorf("linuxbridge datapath: open netlink handle in %s: %w", nsName(cfg.NetNS), err)
 	}
 	return &Datapath{
@@ -105,20 +105,33 @@ func New(cfg Config, log *slog.Logger) (*Datapath, error) {
 	}, nil
 }
 
+// openNetNS opens the namespace at path; for the process's own it returns
+// netns.None(), which makes the netlink library open its sockets where it
+// runs, without setns(2): that needs CAP_SYS_ADMIN even into one's own
+// namespace, and the systemd unit forbids it (RestrictNamespaces=yes).
 func openNetNS(path string) (netns.NsHandle, error) {
-	var (
-		ns  netns.NsHandle
-		err error
-	)
 	if path == "" {
-		ns, err = netns.Get()
-	} else {
-		ns, err = netns.GetFromPath(path)
+		return netns.None(), nil
 	}
+	ns, err := netns.GetFromPath(path)
 	if err != nil {
 		return netns.None(), fmt.Errorf("linuxbridge datapath: open network namespace %s: %w", nsName(path), err)
 	}
 	return ns, nil
+}
+
+func newHandle(ns netns.NsHandle) (*netlink.Handle, error) {
+	if !ns.IsOpen() {
+		return netlink.NewHandle()
+	}
+	return netlink.NewHandleAt(ns)
+}
+
+func closeNetNS(ns netns.NsHandle) error {
+	if !ns.IsOpen() {
+		return nil
+	}
+	return ns.Close()
 }
 
 func nsName(path string) string {
@@ -181,7 +194,7 @@ func (d *Datapath) Close() error {
 	d.syncMu.Lock()
 	defer d.syncMu.Unlock()
 	d.h.Close()
-	return d.ns.Close()
+	return closeNetNS(d.ns)
 }
 
 // resubscribeWait is how long the watcher waits before subscribing again
