@@ -96,6 +96,9 @@ done
 file 0755 packaging/quantum-ovsdb-start usr/lib/quantum-agent/quantum-ovsdb-start
 file 0644 agent/qdb/quantum.ovsschema usr/share/quantum-agent/quantum.ovsschema
 file 0644 packaging/agent.conf etc/quantum-agent/agent.conf
+if [ -f packaging/grafana-dashboard.json ]; then
+	file 0644 packaging/grafana-dashboard.json usr/share/quantum-agent/grafana-dashboard.json
+fi
 # Bash completion: what `quantumctl completion bash` generates from its own command table,
 # when the built quantumctl runs here and has that command; otherwise (a cross build, an
 # older quantumctl) the static script in packaging/.
@@ -117,7 +120,7 @@ gz docs/man/quantum-agent.8 usr/share/man/man8/quantum-agent.8.gz
 doc=usr/share/doc/quantum-agent
 dir "$doc"
 # Policy 12.3: documentation larger than 4 kB is compressed.
-for f in README.md docs/api.md docs/operations.md docs/wire-extensions.md; do
+for f in README.md docs/*.md; do
 	[ -f "$f" ] || continue
 	b=$(basename "$f")
 	if [ "$(wc -c <"$f")" -gt 4096 ]; then

@@ -138,6 +138,7 @@ func checkContents(t *testing.T, path string) {
 		"usr/share/doc/quantum-agent/copyright":               "-rw-r--r-- root/root",
 		"usr/share/doc/quantum-agent/changelog.Debian.gz":     "-rw-r--r-- root/root",
 		"usr/share/doc/quantum-agent/README.md.gz":            "-rw-r--r-- root/root",
+		"usr/share/doc/quantum-agent/operations.md.gz":        "-rw-r--r-- root/root",
 		"usr/share/doc/quantum-agent/api.md.gz":               "-rw-r--r-- root/root",
 		"usr/share/doc/quantum-agent/THIRD-PARTY-LICENSES.gz": "-rw-r--r-- root/root",
 	}
