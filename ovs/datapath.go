@@ -199,7 +199,7 @@ func (d *Datapath) watchConnection() {
 			return
 		case <-t.C:
 		}
-		now := d.client.Connected()
+		now := d.Connected()
 		switch {
 		case now && !was:
 			d.log.Info("reconnected to Open_vSwitch database", "endpoint", d.cfg.OVSDB)
@@ -214,7 +214,7 @@ func (d *Datapath) watchConnection() {
 // Ready returns nil when the database is connected and the integration bridge
 // exists with a working datapath, else why not.
 func (d *Datapath) Ready() error {
-	if !d.client.Connected() {
+	if !d.Connected() {
 		return fmt.Errorf("not connected to Open_vSwitch database %s", d.cfg.OVSDB)
 	}
 	snap, err := d.snapshot(context.Background())

@@ -36,7 +36,7 @@ type plan struct {
 func (d *Datapath) Sync(ctx context.Context, desired []agent.WiredPort) ([]agent.PortState, error) {
 	d.syncMu.Lock()
 	defer d.syncMu.Unlock()
-	if !d.client.Connected() {
+	if !d.Connected() {
 		return nil, fmt.Errorf("sync %d ports: not connected to Open_vSwitch database %s", len(desired), d.cfg.OVSDB)
 	}
 	snap, err := d.snapshot(ctx)
