@@ -19,8 +19,9 @@ import (
 
 var (
 	resMu   sync.Mutex
-	timings = map[wireKey]float64{}            // seconds
-	cpus    = map[wireKey]map[string]float64{} // process -> CPU seconds
+	timings = map[wireKey]float64{}            // seconds: the median of the runs
+	allRuns = map[wireKey][]float64{}          // every run, in order
+	cpus    = map[wireKey]map[string]float64{} // process -> CPU seconds, of the median run
 	scalars = map[string]float64{}
 	notes   = map[string]string{}
 )
@@ -30,16 +31,44 @@ type wireKey struct {
 	mode, what string // mode: agent, vsctl-per-port, vsctl-batch; what: wire, unplug, requests
 }
 
+// record adds one run's value; timings keeps the median so far.
 func record(n int, mode, what string, secs float64) {
 	resMu.Lock()
 	defer resMu.Unlock()
-	timings[wireKey{n, mode, what}] = secs
+	k := wireKey{n, mode, what}
+	allRuns[k] = append(allRuns[k], secs)
+	timings[k] = median(allRuns[k])
 }
 
+// recordCPU keeps the CPU use of the run whose time (recorded just
+// before) is now the median.
 func recordCPU(n int, mode, what string, used map[string]float64) {
 	resMu.Lock()
 	defer resMu.Unlock()
-	cpus[wireKey{n, mode, what}] = used
+	k := wireKey{n, mode, what}
+	vals := allRuns[k]
+	if len(vals) > 0 && vals[len(vals)-1] == timings[k] {
+		cpus[k] = used
+	}
+}
+
+func median(vals []float64) float64 {
+	s := slices.Clone(vals)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
+}
+
+// spread shows every run of k when there was more than one.
+func spread(k wireKey) string {
+	vals := allRuns[k]
+	if len(vals) < 2 {
+		return ""
+	}
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i] = fmt.Sprintf("%.2f", v)
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 func recordScalar(key string, v float64) {
@@ -125,6 +154,12 @@ func secs(v float64, ok bool) string {
 	return fmt.Sprintf("%.2f s", v)
 }
 
+// secsK is secs of k's median with every run in brackets.
+func secsK(k wireKey) string {
+	v, ok := timings[k]
+	return secs(v, ok) + spread(k)
+}
+
 func ratio(num, den float64, ok bool) string {
 	if !ok || den == 0 {
 		return "–"
@@ -135,6 +170,8 @@ func ratio(num, den float64, ok bool) string {
 func wireTable(w io.Writer) {
 	fmt.Fprintln(w, "### Wiring N devices into br-int")
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Median of the runs, every run in brackets; ratios are of the medians.")
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| N | agent via API, all UP | (of which: requests answered) | ovs-vsctl per port | ovs-vsctl one transaction | per-port ÷ agent (target ≥ 30×) | agent ÷ one transaction (target ≤ 2×) |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for _, n := range wireSizes() {
@@ -142,8 +179,8 @@ func wireTable(w io.Writer) {
 		r, okR := timings[wireKey{n, "agent", "requests"}]
 		p, okP := timings[wireKey{n, "vsctl-per-port", "wire"}]
 		c, okC := timings[wireKey{n, "vsctl-batch", "wire"}]
-		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s |\n", n, secs(a, okA), secs(r, okR), secs(p, okP), secs(c, okC),
-			ratio(p, a, okA && okP), ratio(a, c, okA && okC))
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s |\n", n, secsK(wireKey{n, "agent", "wire"}), secs(r, okR), secs(p, okP),
+			secsK(wireKey{n, "vsctl-batch", "wire"}), ratio(p, a, okA && okP), ratio(a, c, okA && okC))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Agent reconciler during the wiring runs (from its /metrics):")
@@ -169,7 +206,8 @@ func unplugTable(w io.Writer) {
 		if !okA && !okC {
 			continue
 		}
-		fmt.Fprintf(w, "| %d | %s | %s | %s |\n", n, secs(a, okA), secs(c, okC), ratio(a, c, okA && okC))
+		fmt.Fprintf(w, "| %d | %s | %s | %s |\n", n, secsK(wireKey{n, "agent", "unplug"}), secsK(wireKey{n, "vsctl-batch", "unplug"}),
+			ratio(a, c, okA && okC))
 	}
 	fmt.Fprintln(w)
 }
@@ -179,7 +217,7 @@ func cpuTable(w io.Writer) {
 		return
 	}
 	procs := []string{"ovs-vswitchd", "ovsdb-server (Open_vSwitch)", "quantum-agent", "ovsdb-server (Quantum DB)"}
-	fmt.Fprintln(w, "### CPU seconds used during each run (user+system, from /proc/PID/stat)")
+	fmt.Fprintln(w, "### CPU seconds used during the median run (user+system, from /proc/PID/stat)")
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "| N | run | wall | %s |\n", strings.Join(procs, " | "))
 	fmt.Fprintf(w, "|---|---|---|%s\n", strings.Repeat("---|", len(procs)))
