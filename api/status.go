@@ -21,8 +21,11 @@ type Status struct {
 	Host      string `json:"host"`
 	// Ready is true when the agent is synced and connected; Reason says
 	// why not otherwise (the /readyz text).
-	Ready     bool             `json:"ready"`
-	Reason    string           `json:"reason,omitempty"`
+	Ready  bool   `json:"ready"`
+	Reason string `json:"reason,omitempty"`
+	// Warnings are problems that do not stop wiring but need an
+	// operator (e.g. a netdev bridge without userspace TSO).
+	Warnings  []string         `json:"warnings,omitempty"`
 	Started   time.Time        `json:"started"`
 	LastPass  time.Time        `json:"last_reconcile_pass,omitzero"`
 	Databases []DatabaseStatus `json:"databases"`

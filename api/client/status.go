@@ -16,7 +16,9 @@ type AgentStatus struct {
 	Host      string `json:"host"`
 	Ready     bool   `json:"ready"`
 	// Reason says why the agent is not ready.
-	Reason    string           `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Warnings need an operator but do not stop wiring.
+	Warnings  []string         `json:"warnings,omitempty"`
 	Started   time.Time        `json:"started"`
 	LastPass  time.Time        `json:"last_reconcile_pass,omitzero"`
 	Databases []DatabaseStatus `json:"databases"`

@@ -74,6 +74,15 @@ func readiness(p *parts) error {
 	return p.rec.Ready()
 }
 
+// warnings are the datapath's problems that do not stop wiring but need an
+// operator; they show in /readyz, /status and systemd's STATUS= line.
+func warnings(p *parts) []string {
+	if w, ok := p.dp.(interface{ Warnings() []string }); ok {
+		return w.Warnings()
+	}
+	return nil
+}
+
 // serveMetrics serves /metrics, /healthz and /readyz on --metrics-listen.
 func (d *daemon) serveMetrics(wg *sync.WaitGroup, errc chan<- error, reg *prometheus.Registry, p *parts) (*http.Server, error) {
 	mux := http.NewServeMux()
@@ -85,6 +94,9 @@ func (d *daemon) serveMetrics(wg *sync.WaitGroup, errc chan<- error, reg *promet
 			return
 		}
 		fmt.Fprintln(w, "ready")
+		for _, warning := range warnings(p) {
+			fmt.Fprintln(w, "warning: "+warning)
+		}
 	})
 	ln, err := net.Listen("tcp", d.cfg.MetricsListen)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strings"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
@@ -126,6 +127,9 @@ func (d *daemon) statusLine(ctx context.Context, p *parts) string {
 		return state + "; counts unavailable: " + err.Error()
 	}
 	line := fmt.Sprintf("%s; %d networks, %d attachments UP, %d FAILED", state, c.Networks, c.Attachments["UP"], c.Attachments["FAILED"])
+	if w := warnings(p); len(w) > 0 {
+		line += "; warning: " + strings.Join(w, "; ")
+	}
 	if n := c.Attachments["PROVISIONING"]; n > 0 {
 		line += fmt.Sprintf(", %d PROVISIONING", n)
 	}
@@ -153,6 +157,7 @@ func (d *daemon) status(p *parts) api.Status {
 	} else {
 		st.Ready = true
 	}
+	st.Warnings = warnings(p)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c, err := p.agent.Counts(ctx)

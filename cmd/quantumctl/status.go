@@ -40,6 +40,9 @@ func statusTable(w io.Writer, st *client.AgentStatus, now time.Time) {
 	} else {
 		row(w, "Ready", "no: "+st.Reason)
 	}
+	for _, warning := range st.Warnings {
+		row(w, "Warning", warning)
+	}
 	for _, db := range st.Databases {
 		state := "connected"
 		if !db.Connected {
