@@ -79,7 +79,7 @@ BENCH_OVS_REPORT ?= $(BIN)/bench-ovs.md
 bench-ovs:
 	@mkdir -p $(dir $(BENCH_OVS_REPORT))
 	BENCH_REPORT=$(abspath $(BENCH_OVS_REPORT)) $(GO) test -run='^$$' \
-		-bench='^Benchmark(Wire|AttachLatency|AgentRSS10k|Restart5k)$$' -benchtime=1x -timeout=90m ./bench/
+		-bench='^Benchmark(Wire|AttachLatency|AttachLatencyVsctl|AgentRSS10k|Restart5k)$$' -benchtime=1x -timeout=90m ./bench/
 
 # The Linux-bridge datapath's Sync against `ip link set DEV master BR` per
 # port, N=100/500/1000 veths over 10 bridges, same run (root; ~30 s).

@@ -259,10 +259,19 @@ func scalarTables(w io.Writer) {
 	}
 	if _, ok := scalars["latency/p50-ms"]; ok {
 		fmt.Fprintf(w, "### Single attach, plug request to UP (%d sequential plugs, idle agent)\n\n", latencyPlugs)
-		fmt.Fprintln(w, "| median | p99 | min | max |")
-		fmt.Fprintln(w, "|---|---|---|---|")
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n\n", get("latency/p50-ms", "%.1f ms"), get("latency/p99-ms", "%.1f ms"),
-			get("latency/min-ms", "%.1f ms"), get("latency/max-ms", "%.1f ms"))
+		fmt.Fprintln(w, "| attach | median | p99 | min | max |")
+		fmt.Fprintln(w, "|---|---|---|---|---|")
+		for _, row := range []struct{ key, what string }{
+			{"latency", "agent: PUT attachment, then GET attachment?wait=UP"},
+			{"latency-vsctl", "one ovs-vsctl add-port (waits for vswitchd), for comparison"},
+		} {
+			if _, ok := scalars[row.key+"/p50-ms"]; !ok {
+				continue
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", row.what, get(row.key+"/p50-ms", "%.1f ms"), get(row.key+"/p99-ms", "%.1f ms"),
+				get(row.key+"/min-ms", "%.1f ms"), get(row.key+"/max-ms", "%.1f ms"))
+		}
+		fmt.Fprintln(w)
 	}
 	if _, ok := scalars["rss/rss-MiB"]; ok {
 		fmt.Fprintln(w, "### Agent memory with 10,000 ports (10 networks × 1,000 ports + attachments; devices absent: DOWN)")
