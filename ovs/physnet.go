@@ -285,6 +285,7 @@ func (d *Datapath) physnetStates(snap *snapshot, desired []agent.WiredPort, stat
 // mapping wants any more.
 func (d *Datapath) planPatches(p *plan, snap *snapshot, pp *physnetPlan) error {
 	down := d.physnetDown(snap)
+	before := len(p.ops)
 	for i, pn := range slices.Sorted(maps.Keys(d.cfg.BridgeMappings)) {
 		if _, bad := down[pn]; bad {
 			continue
@@ -293,7 +294,30 @@ func (d *Datapath) planPatches(p *plan, snap *snapshot, pp *physnetPlan) error {
 			return err
 		}
 	}
+	if len(p.ops) > before && snap.root != nil {
+		ops, err := d.reconfigureOps(snap.root)
+		if err != nil {
+			return err
+		}
+		p.ops = append(p.ops, ops...)
+	}
 	return d.planStalePatches(p, snap)
+}
+
+// reconfigureOps bumps Open_vSwitch.next_cfg, as ovs-vsctl does. Measured
+// here: ovs-vswitchd ignores a transaction that changes only Port.trunks
+// or Port.vlan_mode (bridge.c registers them with ovsdb_idl_omit_alert) and
+// keeps switching with the old VLAN set until something else makes it
+// reconfigure: a narrowed trunk would keep leaking. The bump makes it
+// reconfigure now.
+func (d *Datapath) reconfigureOps(root *vswitch.OpenvSwitch) ([]ovsdb.Operation, error) {
+	ops, err := d.client.Where(root).Mutate(root, model.Mutation{
+		Field: &root.NextCfg, Mutator: ovsdb.MutateOperationAdd, Value: 1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bump next_cfg: %w", err)
+	}
+	return ops, nil
 }
 
 // planPatchPair ensures the pair for physnet pn (the i-th by name).
@@ -356,7 +380,8 @@ func (d *Datapath) patchRows(uuidPrefix, pn, name, peer string, trunk bool, trun
 // its interface's type and peer (someone may have changed them by hand).
 func (d *Datapath) planPatchUpdate(p *plan, snap *snapshot, port *vswitch.Port, pn, peer string, trunk bool, trunks []int) error {
 	_, want := d.patchRows("x", pn, port.Name, peer, trunk, trunks)
-	if !slices.Equal(port.Trunks, want.Trunks) || !sameMode(port.VLANMode, want.VLANMode) || port.Tag != nil ||
+	// OVSDB sets come back in any order.
+	if !slices.Equal(slices.Sorted(slices.Values(port.Trunks)), want.Trunks) || !sameMode(port.VLANMode, want.VLANMode) || port.Tag != nil ||
 		port.ExternalIDs[physnetKey] != pn {
 		ids := maps.Clone(port.ExternalIDs)
 		ids[physnetKey] = pn
