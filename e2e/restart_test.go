@@ -245,3 +245,28 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestQuarantinedPortsIsolated: two admin-DOWN ports share the dead VLAN;
+// they must not reach each other through it either.
+func TestQuarantinedPortsIsolated(t *testing.T) {
+	s := newSandbox(t)
+	s.start(t)
+	c := client.New(s.socket)
+	ctx := ctxT(t)
+	must := mustID(t)
+	net := must(c.CreateNetwork(ctx, "demo", client.NetworkRequest{Name: "net"}))
+	vm1 := testbed.AddVM(t, s.hv, "vm1", "tapvm1", "198.18.3.1/24")
+	vm2 := testbed.AddVM(t, s.hv, "vm2", "tapvm2", "198.18.3.2/24")
+	for _, vm := range []*testbed.VM{vm1, vm2} {
+		port := must(c.CreatePort(ctx, "demo", net, "DOWN"))
+		if err := c.Plug(ctx, "demo", net, port, client.PlugRequest{ID: "vif-" + vm.Name, Device: vm.Tap}); err != nil {
+			t.Fatal(err)
+		}
+		if att, err := c.WaitAttachment(ctx, "demo", net, port, "UP", 30*time.Second); err != nil || att.Status != "UP" {
+			t.Fatalf("attachment of %s: %+v, %v", vm, att, err)
+		}
+	}
+	if vm1.Ping(t, vm2.IP) {
+		t.Fatalf("two quarantined (admin DOWN) ports reach each other on the dead VLAN")
+	}
+}

@@ -169,7 +169,7 @@ func (d *Datapath) newMonitor() *client.Monitor {
 	return d.client.NewMonitor(
 		client.WithTable(&ovs, &ovs.Bridges, &ovs.OtherConfig),
 		client.WithTable(&br, &br.Name, &br.Ports, &br.DatapathType, &br.ExternalIDs),
-		client.WithTable(&port, &port.Name, &port.Interfaces, &port.Tag, &port.VLANMode, &port.Trunks, &port.ExternalIDs),
+		client.WithTable(&port, &port.Name, &port.Interfaces, &port.Tag, &port.VLANMode, &port.Trunks, &port.Protected, &port.ExternalIDs),
 		client.WithTable(&iface, &iface.Name, &iface.Type, &iface.ExternalIDs,
 			&iface.Ofport, &iface.Error, &iface.LinkState, &iface.Options),
 	)

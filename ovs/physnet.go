@@ -294,12 +294,8 @@ func (d *Datapath) planPatches(p *plan, snap *snapshot, pp *physnetPlan) error {
 			return err
 		}
 	}
-	if len(p.ops) > before && snap.root != nil {
-		ops, err := d.reconfigureOps(snap.root)
-		if err != nil {
-			return err
-		}
-		p.ops = append(p.ops, ops...)
+	if len(p.ops) > before {
+		p.reconfigure = true
 	}
 	return d.planStalePatches(p, snap)
 }

@@ -29,6 +29,11 @@ type plan struct {
 	failed   map[string]string // attachment id -> reason it cannot be wired
 	created  []string          // devices created, for the log
 	updated  []string          // devices updated, for the log
+	// reconfigure: the transaction changes columns ovs-vswitchd does not
+	// watch (trunks, vlan_mode, protected: bridge.c omits their alerts), so
+	// it must also bump next_cfg, as ovs-vsctl does, or the change is
+	// stored but not applied.
+	reconfigure bool
 }
 
 // Sync makes the owned ports of the integration bridge exactly desired, in
@@ -115,7 +120,17 @@ func (d *Datapath) plan(snap *snapshot, desired []agent.WiredPort) (*plan, error
 	if err := d.planPatches(p, snap, phys); err != nil {
 		return nil, err
 	}
-	return p, d.planBridgePorts(p, snap.bridge)
+	if err := d.planBridgePorts(p, snap.bridge); err != nil {
+		return nil, err
+	}
+	if p.reconfigure && snap.root != nil {
+		ops, err := d.reconfigureOps(snap.root)
+		if err != nil {
+			return nil, err
+		}
+		p.ops = append(p.ops, ops...)
+	}
+	return p, nil
 }
 
 func (d *Datapath) planCreate(p *plan, i int, w agent.WiredPort) {
@@ -124,14 +139,15 @@ func (d *Datapath) planCreate(p *plan, i int, w agent.WiredPort) {
 		Name:        w.Device,
 		ExternalIDs: d.ifaceExternalIDs(nil, w),
 	}
-	tag, mode, trunks := portVLAN(w)
+	v := portVLAN(w)
 	port := &vswitch.Port{
 		UUID:        fmt.Sprintf("port%d", i),
 		Name:        w.Device,
 		Interfaces:  []string{iface.UUID},
-		Tag:         &tag,
-		VLANMode:    &mode,
-		Trunks:      trunks,
+		Tag:         &v.tag,
+		VLANMode:    &v.mode,
+		Trunks:      v.trunks,
+		Protected:   v.protected,
 		ExternalIDs: d.portExternalIDs(nil, w),
 	}
 	p.newIfs = append(p.newIfs, iface)
@@ -147,16 +163,18 @@ func (d *Datapath) planUpdate(p *plan, snap *snapshot, port *vswitch.Port, w age
 		return nil
 	}
 	changed := false
-	tag, mode, trunks := portVLAN(w)
+	v := portVLAN(w)
 	ids := d.portExternalIDs(port.ExternalIDs, w)
-	if port.Tag == nil || *port.Tag != tag || port.VLANMode == nil || *port.VLANMode != mode ||
-		!slices.Equal(port.Trunks, trunks) || !maps.Equal(ids, port.ExternalIDs) {
-		row := &vswitch.Port{UUID: port.UUID, Tag: &tag, VLANMode: &mode, Trunks: trunks, ExternalIDs: ids}
-		ops, err := d.client.Where(row).Update(row, &row.Tag, &row.VLANMode, &row.Trunks, &row.ExternalIDs)
+	tagged := port.Tag != nil && *port.Tag == v.tag
+	quietSame := port.VLANMode != nil && *port.VLANMode == v.mode && slices.Equal(port.Trunks, v.trunks) && port.Protected == v.protected
+	if !tagged || !quietSame || !maps.Equal(ids, port.ExternalIDs) {
+		row := &vswitch.Port{UUID: port.UUID, Tag: &v.tag, VLANMode: &v.mode, Trunks: v.trunks, Protected: v.protected, ExternalIDs: ids}
+		ops, err := d.client.Where(row).Update(row, &row.Tag, &row.VLANMode, &row.Trunks, &row.Protected, &row.ExternalIDs)
 		if err != nil {
 			return fmt.Errorf("update port %s for attachment %s: %w", w.Device, w.AttachmentID, err)
 		}
 		p.ops = append(p.ops, ops...)
+		p.reconfigure = p.reconfigure || !quietSame
 		changed = true
 	}
 	if ids := d.ifaceExternalIDs(iface.ExternalIDs, w); !maps.Equal(ids, iface.ExternalIDs) {
@@ -214,18 +232,27 @@ func portTag(w agent.WiredPort) int {
 	return w.VLAN
 }
 
-// portVLAN is a VM port's whole VLAN configuration, set in the transaction
-// that creates the port so it never exists untagged: an access port (OVS
-// drops any tagged frame the VM sends, so it cannot hop VLANs) on its tag.
-// A quarantined port also has trunks limited to the dead VLAN, so that even
-// a hand-made switch to trunk mode carries nothing; the next pass heals
-// that switch anyway.
-func portVLAN(w agent.WiredPort) (tag int, mode string, trunks []int) {
-	tag = portTag(w)
-	if tag == agent.DeadVLAN {
-		trunks = []int{agent.DeadVLAN}
+// vlanConfig is a VM port's whole VLAN configuration.
+type vlanConfig struct {
+	tag       int
+	mode      string
+	trunks    []int
+	protected bool
+}
+
+// portVLAN is set in the transaction that creates the port, so it never
+// exists untagged: an access port (OVS drops any tagged frame the VM sends,
+// so it cannot hop VLANs) on its tag. A quarantined port also has trunks
+// limited to the dead VLAN, so that even a hand-made switch to trunk mode
+// carries nothing, and is protected: NORMAL switching treats VLAN 4095 like
+// any other, so without it two quarantined ports would reach each other
+// (measured); protected ports never forward to one another.
+func portVLAN(w agent.WiredPort) vlanConfig {
+	v := vlanConfig{tag: portTag(w), mode: vswitch.PortVLANModeAccess}
+	if v.tag == agent.DeadVLAN {
+		v.trunks, v.protected = []int{agent.DeadVLAN}, true
 	}
-	return tag, vswitch.PortVLANModeAccess, trunks
+	return v
 }
 
 // portExternalIDs returns cur with the keys the datapath owns set for w;

@@ -496,10 +496,39 @@ func TestSyncQuarantinesAndHealsVLANMode(t *testing.T) {
 		!slices.Equal(p.Trunks, []int{agent.DeadVLAN}) {
 		t.Fatalf("admin-down port created as tag=%v mode=%v trunks=%v; want 4095, access, [4095]", p.Tag, p.VLANMode, p.Trunks)
 	}
+	if !p.Protected {
+		t.Fatal("admin-down port is not protected: two quarantined ports would reach each other on VLAN 4095")
+	}
 	w.AdminUp = true
 	syncOK(t, d, w)
 	p = f.ports(t)[w.Device]
-	if p.Tag == nil || *p.Tag != 101 || len(p.Trunks) != 0 || *p.VLANMode != vswitch.PortVLANModeAccess {
-		t.Fatalf("admin-up port is tag=%v mode=%v trunks=%v; want 101, access, []", p.Tag, *p.VLANMode, p.Trunks)
+	if p.Tag == nil || *p.Tag != 101 || len(p.Trunks) != 0 || *p.VLANMode != vswitch.PortVLANModeAccess || p.Protected {
+		t.Fatalf("admin-up port is tag=%v mode=%v trunks=%v protected=%v; want 101, access, [], false", p.Tag, *p.VLANMode, p.Trunks, p.Protected)
 	}
+
+	// A hand-made switch to trunk mode (tag unchanged) is healed, and since
+	// ovs-vswitchd does not watch vlan_mode, next_cfg is bumped with it.
+	trunk := vswitch.PortVLANModeTrunk
+	row := &vswitch.Port{UUID: p.UUID, VLANMode: &trunk}
+	ops, err := f.peer.Where(row).Update(row, &row.VLANMode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.transact(t, ops)
+	waitFor(t, "mode drift in the agent's cache", func() bool {
+		s, err := d.snapshot(context.Background())
+		return err == nil && *s.portByName[w.Device].VLANMode == trunk
+	})
+	root := &vswitch.OpenvSwitch{UUID: f.rootUUID}
+	if err := f.peer.Get(context.Background(), root); err != nil {
+		t.Fatal(err)
+	}
+	cfgBefore := root.NextCfg
+	syncOK(t, d, w)
+	if p = f.ports(t)[w.Device]; *p.VLANMode != vswitch.PortVLANModeAccess {
+		t.Fatalf("vlan_mode drift not healed: %s", *p.VLANMode)
+	}
+	waitFor(t, "next_cfg bumped", func() bool {
+		return f.peer.Get(context.Background(), root) == nil && root.NextCfg > cfgBefore
+	})
 }
