@@ -37,8 +37,13 @@ var (
 
 // agentBinary builds cmd/quantum-agent once per test binary, the first
 // time a benchmark needs it (a plain `go test` builds nothing).
+// BENCH_AGENT_BIN=PATH benchmarks that binary instead (e.g. a candidate
+// fix built elsewhere, side by side with this tree's).
 func agentBinary(b *testing.B) string {
 	b.Helper()
+	if bin := os.Getenv("BENCH_AGENT_BIN"); bin != "" {
+		return bin
+	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "qa-bench-bin-")
 		if err != nil {

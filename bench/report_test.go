@@ -129,11 +129,24 @@ func machineFacts(w io.Writer) {
 	kernel, _ := exec.Command("uname", "-r").Output()
 	ovs, _ := exec.Command("ovs-vswitchd", "--version").Output()
 	ovsLine, _, _ := strings.Cut(string(ovs), "\n")
-	fmt.Fprintf(w, "Machine: %d CPUs (nproc), %s RAM, kernel %s, %s, %s.\n", runtime.NumCPU(), mem,
-		strings.TrimSpace(string(kernel)), strings.TrimSpace(ovsLine), runtime.Version())
+	agent := "quantum-agent built from this tree at " + treeVersion()
+	if bin := os.Getenv("BENCH_AGENT_BIN"); bin != "" {
+		agent = "quantum-agent binary " + bin
+	}
+	fmt.Fprintf(w, "Machine: %d CPUs (nproc), %s RAM, kernel %s, %s, %s; %s.\n", runtime.NumCPU(), mem,
+		strings.TrimSpace(string(kernel)), strings.TrimSpace(ovsLine), runtime.Version(), agent)
 	fmt.Fprintf(w, "OVS: userspace datapath (br-int datapath_type=netdev), other_config:userspace-tso-enable=true; "+
 		"devices are veth pairs made before timing, both ends up, IPv6 disabled on them (disable_ipv6=1); "+
 		"API driven by %d concurrent client goroutines.\n\n", clientWorkers)
+}
+
+// treeVersion is the commit the tree is at, "+changes" when files differ.
+func treeVersion() string {
+	out, err := exec.Command("git", "describe", "--always", "--dirty=+changes").Output()
+	if err != nil {
+		return "unknown commit"
+	}
+	return "commit " + strings.TrimSpace(string(out))
 }
 
 func wireSizes() []int {
