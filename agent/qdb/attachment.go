@@ -3,6 +3,8 @@
 
 package qdb
 
+import "github.com/ovn-kubernetes/libovsdb/model"
+
 const AttachmentTable = "Attachment"
 
 type (
@@ -31,3 +33,120 @@ type Attachment struct {
 	Status      AttachmentStatus  `ovsdb:"status" validate:"oneof='PROVISIONING' 'UP' 'DOWN' 'FAILED'"`
 	VmID        string            `ovsdb:"vm_id"`
 }
+
+func (a *Attachment) GetUUID() string {
+	return a.UUID
+}
+
+func (a *Attachment) GetCreatedAt() int {
+	return a.CreatedAt
+}
+
+func (a *Attachment) GetDevice() string {
+	return a.Device
+}
+
+func (a *Attachment) GetExternalIDs() map[string]string {
+	return a.ExternalIDs
+}
+
+func copyAttachmentExternalIDs(a map[string]string) map[string]string {
+	if a == nil {
+		return nil
+	}
+	b := make(map[string]string, len(a))
+	for k, v := range a {
+		b[k] = v
+	}
+	return b
+}
+
+func equalAttachmentExternalIDs(a, b map[string]string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || v != w {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Attachment) GetHost() string {
+	return a.Host
+}
+
+func (a *Attachment) GetInterfaceID() string {
+	return a.InterfaceID
+}
+
+func (a *Attachment) GetMAC() string {
+	return a.MAC
+}
+
+func (a *Attachment) GetNetwork() string {
+	return a.Network
+}
+
+func (a *Attachment) GetPort() string {
+	return a.Port
+}
+
+func (a *Attachment) GetReason() string {
+	return a.Reason
+}
+
+func (a *Attachment) GetStatus() AttachmentStatus {
+	return a.Status
+}
+
+func (a *Attachment) GetVmID() string {
+	return a.VmID
+}
+
+func (a *Attachment) DeepCopyInto(b *Attachment) {
+	*b = *a
+	b.ExternalIDs = copyAttachmentExternalIDs(a.ExternalIDs)
+}
+
+func (a *Attachment) DeepCopy() *Attachment {
+	b := new(Attachment)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *Attachment) CloneModelInto(b model.Model) {
+	c := b.(*Attachment)
+	a.DeepCopyInto(c)
+}
+
+func (a *Attachment) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *Attachment) Equals(b *Attachment) bool {
+	return a.UUID == b.UUID &&
+		a.CreatedAt == b.CreatedAt &&
+		a.Device == b.Device &&
+		equalAttachmentExternalIDs(a.ExternalIDs, b.ExternalIDs) &&
+		a.Host == b.Host &&
+		a.InterfaceID == b.InterfaceID &&
+		a.MAC == b.MAC &&
+		a.Network == b.Network &&
+		a.Port == b.Port &&
+		a.Reason == b.Reason &&
+		a.Status == b.Status &&
+		a.VmID == b.VmID
+}
+
+func (a *Attachment) EqualsModel(b model.Model) bool {
+	c := b.(*Attachment)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &Attachment{}
+var _ model.ComparableModel = &Attachment{}

@@ -3,6 +3,8 @@
 
 package qdb
 
+import "github.com/ovn-kubernetes/libovsdb/model"
+
 const ChassisTable = "Chassis"
 
 // Chassis defines an object in Chassis table
@@ -13,3 +15,85 @@ type Chassis struct {
 	Name        string            `ovsdb:"name"`
 	VtepIP      string            `ovsdb:"vtep_ip"`
 }
+
+func (a *Chassis) GetUUID() string {
+	return a.UUID
+}
+
+func (a *Chassis) GetDatapath() string {
+	return a.Datapath
+}
+
+func (a *Chassis) GetExternalIDs() map[string]string {
+	return a.ExternalIDs
+}
+
+func copyChassisExternalIDs(a map[string]string) map[string]string {
+	if a == nil {
+		return nil
+	}
+	b := make(map[string]string, len(a))
+	for k, v := range a {
+		b[k] = v
+	}
+	return b
+}
+
+func equalChassisExternalIDs(a, b map[string]string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || v != w {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Chassis) GetName() string {
+	return a.Name
+}
+
+func (a *Chassis) GetVtepIP() string {
+	return a.VtepIP
+}
+
+func (a *Chassis) DeepCopyInto(b *Chassis) {
+	*b = *a
+	b.ExternalIDs = copyChassisExternalIDs(a.ExternalIDs)
+}
+
+func (a *Chassis) DeepCopy() *Chassis {
+	b := new(Chassis)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *Chassis) CloneModelInto(b model.Model) {
+	c := b.(*Chassis)
+	a.DeepCopyInto(c)
+}
+
+func (a *Chassis) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *Chassis) Equals(b *Chassis) bool {
+	return a.UUID == b.UUID &&
+		a.Datapath == b.Datapath &&
+		equalChassisExternalIDs(a.ExternalIDs, b.ExternalIDs) &&
+		a.Name == b.Name &&
+		a.VtepIP == b.VtepIP
+}
+
+func (a *Chassis) EqualsModel(b model.Model) bool {
+	c := b.(*Chassis)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &Chassis{}
+var _ model.ComparableModel = &Chassis{}

@@ -3,4 +3,4 @@
 // this file: run `go generate ./...` after changing the schema.
 package qdb
 
-//go:generate go tool modelgen -p qdb -o . quantum.ovsschema
+//go:generate go tool modelgen -extended -p qdb -o . quantum.ovsschema

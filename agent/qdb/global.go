@@ -3,6 +3,8 @@
 
 package qdb
 
+import "github.com/ovn-kubernetes/libovsdb/model"
+
 const GlobalTable = "Global"
 
 // Global defines an object in Global table
@@ -11,3 +13,75 @@ type Global struct {
 	ExternalIDs map[string]string `ovsdb:"external_ids"`
 	Generation  int               `ovsdb:"generation"`
 }
+
+func (a *Global) GetUUID() string {
+	return a.UUID
+}
+
+func (a *Global) GetExternalIDs() map[string]string {
+	return a.ExternalIDs
+}
+
+func copyGlobalExternalIDs(a map[string]string) map[string]string {
+	if a == nil {
+		return nil
+	}
+	b := make(map[string]string, len(a))
+	for k, v := range a {
+		b[k] = v
+	}
+	return b
+}
+
+func equalGlobalExternalIDs(a, b map[string]string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || v != w {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Global) GetGeneration() int {
+	return a.Generation
+}
+
+func (a *Global) DeepCopyInto(b *Global) {
+	*b = *a
+	b.ExternalIDs = copyGlobalExternalIDs(a.ExternalIDs)
+}
+
+func (a *Global) DeepCopy() *Global {
+	b := new(Global)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *Global) CloneModelInto(b model.Model) {
+	c := b.(*Global)
+	a.DeepCopyInto(c)
+}
+
+func (a *Global) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *Global) Equals(b *Global) bool {
+	return a.UUID == b.UUID &&
+		equalGlobalExternalIDs(a.ExternalIDs, b.ExternalIDs) &&
+		a.Generation == b.Generation
+}
+
+func (a *Global) EqualsModel(b model.Model) bool {
+	c := b.(*Global)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &Global{}
+var _ model.ComparableModel = &Global{}

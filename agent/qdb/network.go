@@ -3,6 +3,8 @@
 
 package qdb
 
+import "github.com/ovn-kubernetes/libovsdb/model"
+
 const NetworkTable = "Network"
 
 type (
@@ -28,3 +30,105 @@ type Network struct {
 	SegmentationID  int                `ovsdb:"segmentation_id" validate:"min=0,max=16777215"`
 	TenantID        string             `ovsdb:"tenant_id"`
 }
+
+func (a *Network) GetUUID() string {
+	return a.UUID
+}
+
+func (a *Network) GetCreatedAt() int {
+	return a.CreatedAt
+}
+
+func (a *Network) GetExternalIDs() map[string]string {
+	return a.ExternalIDs
+}
+
+func copyNetworkExternalIDs(a map[string]string) map[string]string {
+	if a == nil {
+		return nil
+	}
+	b := make(map[string]string, len(a))
+	for k, v := range a {
+		b[k] = v
+	}
+	return b
+}
+
+func equalNetworkExternalIDs(a, b map[string]string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || v != w {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Network) GetName() string {
+	return a.Name
+}
+
+func (a *Network) GetNetworkType() NetworkNetworkType {
+	return a.NetworkType
+}
+
+func (a *Network) GetPhysicalNetwork() string {
+	return a.PhysicalNetwork
+}
+
+func (a *Network) GetSegmentKey() string {
+	return a.SegmentKey
+}
+
+func (a *Network) GetSegmentationID() int {
+	return a.SegmentationID
+}
+
+func (a *Network) GetTenantID() string {
+	return a.TenantID
+}
+
+func (a *Network) DeepCopyInto(b *Network) {
+	*b = *a
+	b.ExternalIDs = copyNetworkExternalIDs(a.ExternalIDs)
+}
+
+func (a *Network) DeepCopy() *Network {
+	b := new(Network)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *Network) CloneModelInto(b model.Model) {
+	c := b.(*Network)
+	a.DeepCopyInto(c)
+}
+
+func (a *Network) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *Network) Equals(b *Network) bool {
+	return a.UUID == b.UUID &&
+		a.CreatedAt == b.CreatedAt &&
+		equalNetworkExternalIDs(a.ExternalIDs, b.ExternalIDs) &&
+		a.Name == b.Name &&
+		a.NetworkType == b.NetworkType &&
+		a.PhysicalNetwork == b.PhysicalNetwork &&
+		a.SegmentKey == b.SegmentKey &&
+		a.SegmentationID == b.SegmentationID &&
+		a.TenantID == b.TenantID
+}
+
+func (a *Network) EqualsModel(b model.Model) bool {
+	c := b.(*Network)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &Network{}
+var _ model.ComparableModel = &Network{}

@@ -3,6 +3,8 @@
 
 package qdb
 
+import "github.com/ovn-kubernetes/libovsdb/model"
+
 const PortTable = "Port"
 
 type (
@@ -23,3 +25,90 @@ type Port struct {
 	Network     string            `ovsdb:"network"`
 	TenantID    string            `ovsdb:"tenant_id"`
 }
+
+func (a *Port) GetUUID() string {
+	return a.UUID
+}
+
+func (a *Port) GetAdminState() PortAdminState {
+	return a.AdminState
+}
+
+func (a *Port) GetCreatedAt() int {
+	return a.CreatedAt
+}
+
+func (a *Port) GetExternalIDs() map[string]string {
+	return a.ExternalIDs
+}
+
+func copyPortExternalIDs(a map[string]string) map[string]string {
+	if a == nil {
+		return nil
+	}
+	b := make(map[string]string, len(a))
+	for k, v := range a {
+		b[k] = v
+	}
+	return b
+}
+
+func equalPortExternalIDs(a, b map[string]string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || v != w {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Port) GetNetwork() string {
+	return a.Network
+}
+
+func (a *Port) GetTenantID() string {
+	return a.TenantID
+}
+
+func (a *Port) DeepCopyInto(b *Port) {
+	*b = *a
+	b.ExternalIDs = copyPortExternalIDs(a.ExternalIDs)
+}
+
+func (a *Port) DeepCopy() *Port {
+	b := new(Port)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *Port) CloneModelInto(b model.Model) {
+	c := b.(*Port)
+	a.DeepCopyInto(c)
+}
+
+func (a *Port) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *Port) Equals(b *Port) bool {
+	return a.UUID == b.UUID &&
+		a.AdminState == b.AdminState &&
+		a.CreatedAt == b.CreatedAt &&
+		equalPortExternalIDs(a.ExternalIDs, b.ExternalIDs) &&
+		a.Network == b.Network &&
+		a.TenantID == b.TenantID
+}
+
+func (a *Port) EqualsModel(b model.Model) bool {
+	c := b.(*Port)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &Port{}
+var _ model.ComparableModel = &Port{}

@@ -106,8 +106,12 @@ func unixTransport(path string) *http.Transport {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
 		},
-		MaxIdleConns:    8,
-		IdleConnTimeout: 90 * time.Second,
+		// Every request goes to the one agent, so the per-host limit is the
+		// limit: keep enough idle connections for a compute service's
+		// workers (net/http's default of 2 makes them redial constantly).
+		MaxIdleConns:        32,
+		MaxIdleConnsPerHost: 32,
+		IdleConnTimeout:     90 * time.Second,
 	}
 }
 

@@ -3,4 +3,4 @@
 // openvswitch-common ships (committed here so the build needs no OVS).
 package vswitch
 
-//go:generate go tool modelgen -p vswitch -o . vswitch.ovsschema
+//go:generate go tool modelgen -extended -p vswitch -o . vswitch.ovsschema
