@@ -116,6 +116,11 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 	return s, nil
 }
 
+// ID identifies this Quantum DB: the UUID of its Global row, the same on
+// every member of a cluster and kept by backups, new when a database is
+// created from scratch. The datapath marks what it wires with it.
+func (s *Store) ID() string { return s.globalID }
+
 // Close disconnects from the Quantum DB.
 func (s *Store) Close() { s.client.Close() }
 

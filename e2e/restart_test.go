@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -269,4 +270,39 @@ func TestQuarantinedPortsIsolated(t *testing.T) {
 	if vm1.Ping(t, vm2.IP) {
 		t.Fatalf("two quarantined (admin DOWN) ports reach each other on the dead VLAN")
 	}
+}
+
+// TestWrongQuantumDBUnplugsNothing: an agent restarted against another,
+// empty Quantum DB (a typo in --quantum-db, a re-created database) must not
+// unplug the VMs the first database wired; it says so in its status.
+func TestWrongQuantumDBUnplugsNothing(t *testing.T) {
+	w := newWiredPair(t)
+	before := w.ofports(t)
+	if err := w.agent.term(t); err != nil {
+		t.Fatal(err)
+	}
+	w.s.qdb = testbed.StartQuantumDBAt(t, shortDir(t))
+	w.agent = w.s.start(t)
+	waitFor(t, "the warning about the other database's ports", func() bool {
+		st, err := w.c.Status(ctxT(t))
+		return err == nil && st.Ready && len(st.Warnings) == 1 && strings.Contains(st.Warnings[0], "2 ports")
+	})
+	if after := w.ofports(t); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("ports changed under an agent on another Quantum DB: before %v, after %v", before, after)
+	}
+	if !eventuallyPing(t, w.vm1, w.vm2.IP, true) {
+		t.Errorf("traffic cut by an agent on another Quantum DB")
+	}
+}
+
+// shortDir returns a short-named directory (unix socket paths are limited)
+// removed with the test.
+func shortDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "qa-qdb2-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }

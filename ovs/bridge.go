@@ -91,10 +91,16 @@ func (d *Datapath) tsoWarning() string {
 }
 
 // Warnings lists what is wrong but does not stop wiring, for the agent's
-// readiness report and status: today, a netdev bridge without userspace TSO.
+// readiness report and status: a netdev bridge without userspace TSO, and
+// owned ports left alone because another Quantum DB wired them.
 func (d *Datapath) Warnings() []string {
+	var out []string
 	if w := d.tsoWarning(); w != "" {
-		return []string{w}
+		out = append(out, w)
 	}
-	return nil
+	if n := d.otherDBPorts.Load(); n > 0 {
+		out = append(out, fmt.Sprintf("%d ports on bridge %s were wired from another Quantum DB than %s and are left "+
+			"untouched; delete them by hand (external_ids:%s) if that database is gone for good", n, d.cfg.Bridge, d.cfg.QuantumDBID, dbIDKey))
+	}
+	return out
 }

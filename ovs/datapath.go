@@ -28,6 +28,7 @@ const (
 	ifaceStatKey = "iface-status"
 	portIDKey    = "quantum-port-id"
 	networkKey   = "quantum-network-id"
+	dbIDKey      = "quantum-db-id"
 )
 
 // Datapath types of a bridge.
@@ -49,6 +50,12 @@ type Config struct {
 	// holding its uplink (--bridge-mappings physnet1:br-phys): see
 	// physnet.go. Empty: VLANs stay on the integration bridge.
 	BridgeMappings map[string]string
+	// QuantumDBID identifies the Quantum DB the agent wires from (its
+	// Global row's UUID). Ports carry it; an owned port marked with another
+	// DB's id is never garbage-collected: an agent pointed at the wrong or a
+	// freshly re-created DB must not unplug every VM on the host. Empty:
+	// no such check (tests of the datapath alone).
+	QuantumDBID string
 }
 
 // Datapath wires ports into an OVS integration bridge.
@@ -64,6 +71,7 @@ type Datapath struct {
 	closed atomic.Bool
 
 	transactions atomic.Int64 // Transact calls made, for tests
+	otherDBPorts atomic.Int64 // owned ports left alone: wired from another Quantum DB
 	logOff       *atomic.Bool // silences libovsdb's log after Close
 }
 

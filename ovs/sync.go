@@ -108,15 +108,22 @@ func (d *Datapath) plan(snap *snapshot, desired []agent.WiredPort) (*plan, error
 			}
 		}
 	}
+	otherDB := 0
 	for u := range snap.onBridge {
 		port := snap.portByUUID[u]
 		if port == nil || !snap.owned(port, d.cfg.Host) || port.Name == d.cfg.Bridge || port.ExternalIDs[physnetKey] != "" {
 			continue // patch ports are planPatches' business
 		}
-		if _, keep := wanted[port.Name]; !keep {
-			p.delPorts = append(p.delPorts, port.UUID)
+		if _, keep := wanted[port.Name]; keep {
+			continue
 		}
+		if id := port.ExternalIDs[dbIDKey]; id != "" && d.cfg.QuantumDBID != "" && id != d.cfg.QuantumDBID {
+			otherDB++ // wired from another Quantum DB: not ours to collect
+			continue
+		}
+		p.delPorts = append(p.delPorts, port.UUID)
 	}
+	d.otherDBPorts.Store(int64(otherDB))
 	if err := d.planPatches(p, snap, phys); err != nil {
 		return nil, err
 	}
@@ -263,6 +270,7 @@ func (d *Datapath) portExternalIDs(cur map[string]string, w agent.WiredPort) map
 		ids = map[string]string{}
 	}
 	ids[ownerKey] = d.cfg.Host
+	setOrDelete(ids, dbIDKey, d.cfg.QuantumDBID)
 	setOrDelete(ids, portIDKey, w.PortID)
 	setOrDelete(ids, networkKey, w.NetworkID)
 	return ids

@@ -532,3 +532,52 @@ func TestSyncQuarantinesAndHealsVLANMode(t *testing.T) {
 		return f.peer.Get(context.Background(), root) == nil && root.NextCfg > cfgBefore
 	})
 }
+
+// TestSyncKeepsPortsOfAnotherQuantumDB: an agent pointed at another (say a
+// freshly re-created, empty) Quantum DB must not unplug the VMs the first
+// one wired; ports of its own DB are collected as usual.
+func TestSyncKeepsPortsOfAnotherQuantumDB(t *testing.T) {
+	f := startFakeOVS(t)
+	start := func(dbID string) *Datapath {
+		d, err := New(Config{OVSDB: f.endpoint, DatapathType: DatapathNetdev, Host: "hv1", QuantumDBID: dbID},
+			slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := d.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = d.Close() })
+		return d
+	}
+	first := start("db-a")
+	syncOK(t, first, wired(0, 101), wired(1, 101))
+	if got := f.ports(t)[wired(0, 101).Device].ExternalIDs[dbIDKey]; got != "db-a" {
+		t.Fatalf("port marked with Quantum DB %q, want db-a", got)
+	}
+	_ = first.Close()
+
+	other := start("db-b")
+	syncOK(t, other) // nothing desired in db-b
+	ports := f.ports(t)
+	if _, ok := ports[wired(0, 101).Device]; !ok {
+		t.Fatal("a port wired from another Quantum DB was deleted")
+	}
+	if w := strings.Join(other.Warnings(), "\n"); !strings.Contains(w, "2 ports on bridge br-int were wired from another Quantum DB") {
+		t.Fatalf("warnings = %q, want one about 2 ports of another Quantum DB", w)
+	}
+	// A port the new DB does want is adopted (and re-marked); the rest stay.
+	syncOK(t, other, wired(1, 101))
+	if got := f.ports(t)[wired(1, 101).Device].ExternalIDs[dbIDKey]; got != "db-b" {
+		t.Errorf("adopted port marked %q, want db-b", got)
+	}
+	_ = other.Close()
+
+	same := start("db-a")
+	syncOK(t, same, wired(1, 101))
+	if _, ok := f.ports(t)[wired(0, 101).Device]; ok {
+		t.Error("the agent of the DB that wired a port did not collect it once unwanted")
+	}
+}

@@ -62,7 +62,7 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 
-	dp, err := d.startDatapath(ctx)
+	dp, err := d.startDatapath(ctx, store.ID())
 	if err != nil {
 		return err
 	}
@@ -166,7 +166,9 @@ func (d *daemon) openStore(ctx context.Context) (*agent.Store, error) {
 	}
 }
 
-func (d *daemon) startDatapath(ctx context.Context) (agent.Datapath, error) {
+// startDatapath starts the configured datapath; quantumDBID marks what it
+// wires as coming from this Quantum DB (see ovs.Config.QuantumDBID).
+func (d *daemon) startDatapath(ctx context.Context, quantumDBID string) (agent.Datapath, error) {
 	if d.cfg.Datapath == "linuxbridge" {
 		return d.startLinuxBridge(ctx)
 	}
@@ -175,7 +177,7 @@ func (d *daemon) startDatapath(ctx context.Context) (agent.Datapath, error) {
 	lvl := d.cfg.LibovsdbLogLevel
 	dp, err := ovs.New(ovs.Config{OVSDB: d.cfg.OVSDB, Bridge: d.cfg.IntegrationBridge,
 		DatapathType: d.cfg.OVSDatapathType, Host: d.cfg.Host, ClientLogLevel: &lvl,
-		BridgeMappings: d.cfg.BridgeMappings}, d.log.With("component", "ovs"))
+		BridgeMappings: d.cfg.BridgeMappings, QuantumDBID: quantumDBID}, d.log.With("component", "ovs"))
 	if err != nil {
 		return nil, err
 	}
