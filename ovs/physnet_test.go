@@ -2,11 +2,9 @@ package ovs
 
 import (
 	"context"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
@@ -17,18 +15,7 @@ import (
 
 func startMapped(t *testing.T, f *fakeOVS, mappings map[string]string) *Datapath {
 	t.Helper()
-	d, err := New(Config{OVSDB: f.endpoint, DatapathType: DatapathNetdev, Host: "hv1", BridgeMappings: mappings},
-		slog.New(slog.NewTextHandler(testWriter{t}, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := d.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	return d
+	return startConfigured(t, Config{OVSDB: f.endpoint, DatapathType: DatapathNetdev, Host: "hv1", BridgeMappings: mappings})
 }
 
 // onPhysnet is wired(n, vlan) on physical network pn.

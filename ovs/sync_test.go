@@ -184,8 +184,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func startDatapath(t *testing.T, f *fakeOVS, dpType string) *Datapath {
 	t.Helper()
-	d, err := New(Config{OVSDB: f.endpoint, DatapathType: dpType, Host: "hv1"},
-		slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	return startConfigured(t, Config{OVSDB: f.endpoint, DatapathType: dpType, Host: "hv1"})
+}
+
+// startConfigured starts a datapath with cfg; it is closed with the test.
+func startConfigured(t *testing.T, cfg Config) *Datapath {
+	t.Helper()
+	d, err := New(cfg, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -539,18 +544,7 @@ func TestSyncQuarantinesAndHealsVLANMode(t *testing.T) {
 func TestSyncKeepsPortsOfAnotherQuantumDB(t *testing.T) {
 	f := startFakeOVS(t)
 	start := func(dbID string) *Datapath {
-		d, err := New(Config{OVSDB: f.endpoint, DatapathType: DatapathNetdev, Host: "hv1", QuantumDBID: dbID},
-			slog.New(slog.NewTextHandler(testWriter{t}, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := d.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = d.Close() })
-		return d
+		return startConfigured(t, Config{OVSDB: f.endpoint, DatapathType: DatapathNetdev, Host: "hv1", QuantumDBID: dbID})
 	}
 	first := start("db-a")
 	syncOK(t, first, wired(0, 101), wired(1, 101))
