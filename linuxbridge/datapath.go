@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,14 @@ import (
 // Config says how the datapath carries networks off the host.
 type Config struct {
 	Host string // value of the ownership marker; required
+	// QuantumDBID identifies the Quantum DB the agent wires from (its
+	// Global row's UUID). The links the datapath makes carry it in their
+	// ownership marker; owned links marked with another DB's id (and the
+	// taps on such bridges) are never deleted or released: an agent pointed
+	// at the wrong or a freshly re-created DB must not unplug every VM on
+	// the host. Links marked without an id (older agents) are this DB's.
+	// Empty: no such check (tests of the datapath alone).
+	QuantumDBID string
 	// InterfaceMappings maps physical networks to NICs (Neutron's
 	// physical_interface_mappings): flat networks enslave the NIC, VLAN
 	// networks a VLAN sub-interface of it.
@@ -55,6 +64,9 @@ type Datapath struct {
 	closed    atomic.Bool
 	watchErr  atomic.Pointer[error] // why link events are not being received
 	netlinkOp atomic.Int64          // state-changing netlink requests, for tests
+
+	otherDBLinks atomic.Int64 // owned bridges and uplinks of another Quantum DB left in place, at the last Sync
+	otherDBTaps  atomic.Int64 // taps on such bridges this DB does not want, left on them
 }
 
 var _ agent.Datapath = (*Datapath)(nil)
@@ -66,6 +78,9 @@ func New(cfg Config, log *slog.Logger) (*Datapath, error) {
 	}
 	if cfg.Host == "" {
 		return nil, errors.New("linuxbridge datapath: no host name configured (ownership marker)")
+	}
+	if strings.Contains(cfg.QuantumDBID, ":") || len(ownerAlias(cfg.Host, cfg.QuantumDBID)) > maxAlias {
+		return nil, fmt.Errorf("linuxbridge datapath: host %q and Quantum DB id %q make no ownership marker (no colon in the id, at most %d bytes in all)", cfg.Host, cfg.QuantumDBID, maxAlias)
 	}
 	if cfg.VXLANPort == 0 {
 		cfg.VXLANPort = DefaultVXLANPort
@@ -95,7 +110,7 @@ func New(cfg Config, log *slog.Logger) (*Datapath, error) {
 	}
 	return &Datapath{
 		cfg:     cfg,
-		alias:   ownerAlias(cfg.Host),
+		alias:   ownerAlias(cfg.Host, cfg.QuantumDBID),
 		log:     log.With("datapath", "linuxbridge"),
 		ns:      ns,
 		h:       h,

@@ -3,6 +3,7 @@ package linuxbridge
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/quantum-agent/quantum-agent/agent"
 )
@@ -47,9 +48,41 @@ func VLANName(nic string, vid int) string {
 	return nic + suffix
 }
 
+// maxAlias is the longest link alias the kernel keeps (IFALIASZ - 1).
+const maxAlias = 255
+
+// aliasPrefix starts every ownership marker.
+const aliasPrefix = "quantum-agent:"
+
 // ownerAlias is the ownership marker the agent of host puts on the links it
-// creates.
-func ownerAlias(host string) string { return "quantum-agent:" + host }
+// creates: "quantum-agent:<host>:<Quantum DB id>", or "quantum-agent:<host>"
+// without a Quantum DB id (the form of agents before the id was recorded).
+func ownerAlias(host, dbID string) string {
+	if dbID == "" {
+		return aliasPrefix + host
+	}
+	return aliasPrefix + host + ":" + dbID
+}
+
+// parseOwner reads an ownership marker of host's agent: owned is whether
+// alias is one, dbID the Quantum DB it names ("" for the old form, which
+// names none). Another host's marker is not owned, whatever its form; a
+// host name with a colon in it could only make an alias look owned with a
+// DB id that is not ours, which is left alone: the safe side.
+func parseOwner(alias, host string) (owned bool, dbID string) {
+	rest, ok := strings.CutPrefix(alias, aliasPrefix+host)
+	switch {
+	case !ok:
+		return false, ""
+	case rest == "":
+		return true, ""
+	}
+	id, ok := strings.CutPrefix(rest, ":")
+	if !ok || id == "" || strings.Contains(id, ":") {
+		return false, ""
+	}
+	return true, id
+}
 
 // uplinkKind is how a network reaches other hosts.
 type uplinkKind int

@@ -128,3 +128,32 @@ func TestGroup(t *testing.T) {
 		t.Errorf("failed %v", g.failed)
 	}
 }
+
+func TestOwnerAlias(t *testing.T) {
+	if got := ownerAlias("hv1", ""); got != "quantum-agent:hv1" {
+		t.Errorf("ownerAlias without a DB id = %q", got)
+	}
+	if got := ownerAlias("hv1", "db-a"); got != "quantum-agent:hv1:db-a" {
+		t.Errorf("ownerAlias with a DB id = %q", got)
+	}
+	for _, c := range []struct {
+		alias string
+		owned bool
+		db    string
+	}{
+		{"quantum-agent:hv1", true, ""}, // older agents: unknown DB
+		{"quantum-agent:hv1:db-a", true, "db-a"},
+		{"quantum-agent:hv10", false, ""},
+		{"quantum-agent:hv10:db-a", false, ""},
+		{"quantum-agent:hv1:", false, ""},
+		{"quantum-agent:hv1:a:b", false, ""},
+		{"quantum-agent:other", false, ""},
+		{"", false, ""},
+		{"hv1", false, ""},
+	} {
+		owned, db := parseOwner(c.alias, "hv1")
+		if owned != c.owned || db != c.db {
+			t.Errorf("parseOwner(%q, hv1) = %v, %q; want %v, %q", c.alias, owned, db, c.owned, c.db)
+		}
+	}
+}

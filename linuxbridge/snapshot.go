@@ -30,8 +30,23 @@ func (s *snapshot) put(l netlink.Link) {
 	s.byIndex[l.Attrs().Index] = l
 }
 
-// owns reports whether l carries this agent's ownership marker.
-func (d *Datapath) owns(l netlink.Link) bool { return l != nil && l.Attrs().Alias == d.alias }
+// owns reports whether l carries the ownership marker of this host's agent,
+// whichever Quantum DB it names.
+func (d *Datapath) owns(l netlink.Link) bool {
+	return l != nil && d.ownsAlias(l.Attrs().Alias)
+}
+
+// otherDB reports whether l is owned but was made from another Quantum DB
+// than this agent's: never deleted, nor are the taps on it released. An
+// unknown DB (the marker of older agents) or an agent without a DB id
+// counts as the same.
+func (d *Datapath) otherDB(l netlink.Link) bool {
+	if l == nil || d.cfg.QuantumDBID == "" {
+		return false
+	}
+	owned, id := parseOwner(l.Attrs().Alias, d.cfg.Host)
+	return owned && id != "" && id != d.cfg.QuantumDBID
+}
 
 // ownedBridge reports whether l is a bridge this agent made.
 func (d *Datapath) ownedBridge(l netlink.Link) bool { return d.owns(l) && isBridge(l) }

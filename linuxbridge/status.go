@@ -45,3 +45,16 @@ func (d *Datapath) portStatus(snap *snapshot, g grouping, w agent.WiredPort) (st
 	}
 	return agent.StatusUp, ""
 }
+
+// Warnings returns what needs an operator's attention without making the
+// datapath unready: owned links left in place because another Quantum DB
+// made them (as of the last Sync).
+func (d *Datapath) Warnings() []string {
+	links, ports := d.otherDBLinks.Load(), d.otherDBTaps.Load()
+	if links == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("%d bridges and uplinks were made from another Quantum DB than %s and are left untouched, "+
+		"with the %d ports on them this database does not want; delete them by hand (ip -d link show | grep 'alias %s:', "+
+		"then ip link del) if that database is gone for good", links, d.cfg.QuantumDBID, ports, ownerAlias(d.cfg.Host, ""))}
+}

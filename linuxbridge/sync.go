@@ -86,7 +86,7 @@ func (d *Datapath) applyNetwork(snap *snapshot, n *network, failed map[string]st
 			failed[w.AttachmentID] = err.Error()
 		}
 	}
-	br, err := d.ensureBridge(snap, n)
+	br, err := d.ensureBridge(snap, n, on)
 	if err != nil {
 		failAll(err)
 		return
@@ -102,8 +102,9 @@ func (d *Datapath) applyNetwork(snap *snapshot, n *network, failed map[string]st
 	}
 }
 
-// ensureBridge creates the network's bridge, or checks and adopts it.
-func (d *Datapath) ensureBridge(snap *snapshot, n *network) (netlink.Link, error) {
+// ensureBridge creates the network's bridge, or checks and adopts it; on
+// holds the devices that belong on it.
+func (d *Datapath) ensureBridge(snap *snapshot, n *network, on map[string]bool) (netlink.Link, error) {
 	l := snap.byName[n.bridge]
 	switch {
 	case l == nil:
@@ -121,9 +122,19 @@ func (d *Datapath) ensureBridge(snap *snapshot, n *network) (netlink.Link, error
 		d.log.Info("created bridge", "bridge", n.bridge, "network", n.id, "mtu", n.mtu)
 	case !d.ownedBridge(l):
 		return nil, foreign(l, d.cfg.Host)
-	case l.Attrs().MTU != n.mtu:
-		if err := d.do(d.h.LinkSetMTU(l, n.mtu)); err != nil {
-			return nil, fmt.Errorf("set MTU %d on bridge %s: %w", n.mtu, n.bridge, err)
+	default:
+		// Another Quantum DB's bridge still carrying ports this one does
+		// not want is used as it is: re-marked, it would be this DB's to
+		// collect, those ports with it.
+		if !d.otherDB(l) || !hasOtherPorts(snap, l, on) {
+			if err := d.adopt(snap, l); err != nil {
+				return nil, err
+			}
+		}
+		if l.Attrs().MTU != n.mtu {
+			if err := d.do(d.h.LinkSetMTU(l, n.mtu)); err != nil {
+				return nil, fmt.Errorf("set MTU %d on bridge %s: %w", n.mtu, n.bridge, err)
+			}
 		}
 	}
 	if !adminUp(l) {
@@ -153,6 +164,33 @@ func (d *Datapath) createOwned(snap *snapshot, l netlink.Link) (netlink.Link, er
 	created.Attrs().Alias = d.alias
 	snap.put(created)
 	return created, nil
+}
+
+// adopt marks an owned link as made from this agent's Quantum DB, if it is
+// not marked so yet (made by an older agent, or from another Quantum DB
+// that this one now wants it from).
+func (d *Datapath) adopt(snap *snapshot, l netlink.Link) error {
+	a := l.Attrs()
+	if a.Alias == d.alias {
+		return nil
+	}
+	if err := d.do(d.h.LinkSetAlias(l, d.alias)); err != nil {
+		return fmt.Errorf("mark %s %s as this Quantum DB's (alias %q): %w", l.Type(), a.Name, d.alias, err)
+	}
+	d.log.Info("adopted link", "link", a.Name, "type", l.Type(), "old_alias", a.Alias, "alias", d.alias)
+	a.Alias = d.alias
+	snap.put(l)
+	return nil
+}
+
+// hasOtherPorts reports whether bridge br has ports that are not on.
+func hasOtherPorts(snap *snapshot, br netlink.Link, on map[string]bool) bool {
+	for name, l := range snap.byName {
+		if l.Attrs().MasterIndex == br.Attrs().Index && !on[name] {
+			return true
+		}
+	}
+	return false
 }
 
 // foreign says why a link in the way is left alone.
@@ -216,12 +254,28 @@ func masterName(snap *snapshot, index int) string {
 
 // cleanup releases what does not belong on the agent's bridges and deletes
 // the owned links no network wants any more (deleting a bridge releases its
-// ports). Taps are released, never deleted: they belong to the VM.
+// ports). Taps are released, never deleted: they belong to the VM. Links of
+// another Quantum DB, the ports on its bridges and the uplinks still on
+// them are left in place and counted for Warnings.
 func (d *Datapath) cleanup(snap *snapshot, k keep) {
+	var links, ports int64
+	defer func() {
+		d.otherDBLinks.Store(links)
+		d.otherDBTaps.Store(ports)
+	}()
 	for _, name := range slices.Sorted(maps.Keys(snap.byName)) {
 		l := snap.byName[name]
+		m := snap.byIndex[l.Attrs().MasterIndex]
 		if d.owns(l) {
+			if d.otherDB(l) {
+				links++ // wanted or not: another DB's
+				continue
+			}
 			if k.owned[name] {
+				continue
+			}
+			if !isBridge(l) && d.ownedBridge(m) && d.otherDB(m) {
+				links++ // an uplink still on another DB's bridge
 				continue
 			}
 			if err := d.do(d.h.LinkDel(l)); err != nil {
@@ -231,9 +285,15 @@ func (d *Datapath) cleanup(snap *snapshot, k keep) {
 			d.log.Info("deleted link no network wants", "link", name, "type", l.Type())
 			continue
 		}
-		m := snap.byIndex[l.Attrs().MasterIndex]
-		if !d.ownedBridge(m) || !k.owned[m.Attrs().Name] || k.on[m.Attrs().Name][name] {
+		if !d.ownedBridge(m) || k.on[m.Attrs().Name][name] {
 			continue
+		}
+		if d.otherDB(m) {
+			ports++ // on another DB's bridge, not wanted by this one
+			continue
+		}
+		if !k.owned[m.Attrs().Name] {
+			continue // goes with its bridge
 		}
 		if err := d.do(d.h.LinkSetNoMaster(l)); err != nil {
 			d.log.Warn("could not release a device from its bridge", "device", name, "bridge", m.Attrs().Name, "err", err)

@@ -50,7 +50,7 @@ func (d *Datapath) ensureVXLAN(snap *snapshot, n *network) (netlink.Link, error)
 		l = nil
 	}
 	if l != nil {
-		return l, nil
+		return l, d.adopt(snap, l)
 	}
 	vx := &netlink.Vxlan{
 		LinkAttrs: netlink.LinkAttrs{Name: n.up.name, MTU: n.mtu},
@@ -92,7 +92,7 @@ func (d *Datapath) ensureVLAN(snap *snapshot, n *network) (netlink.Link, error) 
 		l = nil
 	}
 	if l != nil {
-		return l, nil
+		return l, d.adopt(snap, l)
 	}
 	v := &netlink.Vlan{
 		LinkAttrs: netlink.LinkAttrs{Name: n.up.name, MTU: n.mtu, ParentIndex: parent.Attrs().Index},

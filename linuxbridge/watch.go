@@ -21,11 +21,19 @@ func (d *Datapath) relevant(u netlink.LinkUpdate) bool {
 	d.watchMu.Lock()
 	defer d.watchMu.Unlock()
 	w := d.watched
-	return !w.valid || w.names[a.Name] || w.indexes[a.Index] || w.indexes[a.MasterIndex] || a.Alias == d.alias
+	return !w.valid || w.names[a.Name] || w.indexes[a.Index] || w.indexes[a.MasterIndex] || d.ownsAlias(a.Alias)
 }
 
 func (d *Datapath) setWatched(w watchSet) {
 	d.watchMu.Lock()
 	defer d.watchMu.Unlock()
 	d.watched = w
+}
+
+// ownsAlias reports whether alias is an ownership marker of this host's
+// agent, whichever Quantum DB it names: links of another DB count too, so
+// that their comings and goings refresh the warning about them.
+func (d *Datapath) ownsAlias(alias string) bool {
+	owned, _ := parseOwner(alias, d.cfg.Host)
+	return owned
 }

@@ -170,7 +170,7 @@ func (d *daemon) openStore(ctx context.Context) (*agent.Store, error) {
 // wires as coming from this Quantum DB (see ovs.Config.QuantumDBID).
 func (d *daemon) startDatapath(ctx context.Context, quantumDBID string) (agent.Datapath, error) {
 	if d.cfg.Datapath == "linuxbridge" {
-		return d.startLinuxBridge(ctx)
+		return d.startLinuxBridge(ctx, quantumDBID)
 	}
 	// The Open_vSwitch client takes its level at start: a SIGHUP change of
 	// libovsdb_log_level reaches the Quantum DB client only.

@@ -9,10 +9,13 @@ import (
 )
 
 // startLinuxBridge builds the netlink datapath in the agent's own network
-// namespace (the hypervisor's: systemd or `ip netns exec` put it there).
-func (d *daemon) startLinuxBridge(ctx context.Context) (agent.Datapath, error) {
+// namespace (the hypervisor's: systemd or `ip netns exec` put it there);
+// quantumDBID marks the links it makes as this Quantum DB's (see
+// linuxbridge.Config.QuantumDBID).
+func (d *daemon) startLinuxBridge(ctx context.Context, quantumDBID string) (agent.Datapath, error) {
 	dp, err := linuxbridge.New(linuxbridge.Config{
 		Host:              d.cfg.Host,
+		QuantumDBID:       quantumDBID,
 		InterfaceMappings: d.cfg.InterfaceMappings,
 		VXLANLocalIP:      d.cfg.VXLANLocalIP,
 	}, d.log.With("component", "linuxbridge"))
