@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,14 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
@@ -186,7 +182,7 @@ func (s *agentSetup) metricsClient() *http.Client {
 		DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			var conn net.Conn
-			err := inNetNS(ns, func() (err error) {
+			err := testbed.InNetNS(ns, func() (err error) {
 				conn, err = (&net.Dialer{}).DialContext(ctx, network, addr)
 				return err
 			})
@@ -235,39 +231,6 @@ func (s *agentSetup) reconcileStats() (passes, seconds float64) {
 		}
 	}
 	return passes, seconds
-}
-
-// inNetNS runs fn on a locked OS thread switched into the named namespace.
-func inNetNS(name string, fn func() error) error {
-	target, err := os.Open(filepath.Join("/run/netns", name))
-	if err != nil {
-		return err
-	}
-	defer target.Close()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("enter netns %s: %w", name, err)
-			return
-		}
-		ferr := fn()
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- errors.Join(ferr, err) // thread stays locked and dies with the goroutine
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
 }
 
 func tail(path string, n int) string {

@@ -41,10 +41,10 @@ func addNetNS(t testing.TB, name string) {
 	}
 }
 
-// inNetNS runs fn on an OS thread switched into the named namespace. Sockets
+// InNetNS runs fn on an OS thread switched into the named namespace. Sockets
 // fn creates stay in that namespace after it returns. The thread is thrown
 // away if it cannot be switched back.
-func inNetNS(name string, fn func() error) error {
+func InNetNS(name string, fn func() error) error {
 	target, err := os.Open(filepath.Join("/run/netns", name))
 	if err != nil {
 		return fmt.Errorf("open netns %s: %w", name, err)

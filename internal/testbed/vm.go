@@ -63,7 +63,7 @@ func (vm *VM) CanTCP(t testing.TB, other *VM) bool {
 	t.Helper()
 	checkTestAddr(t, other.IP)
 	var ln net.Listener
-	err := inNetNS(other.NetNS, func() (err error) {
+	err := InNetNS(other.NetNS, func() (err error) {
 		ln, err = net.Listen("tcp4", netip.AddrPortFrom(other.IP, 0).String())
 		return err
 	})
@@ -87,7 +87,7 @@ func (vm *VM) CanTCP(t testing.TB, other *VM) bool {
 	payload := make([]byte, tcpBytes)
 	_, _ = rand.Read(payload)
 	var conn net.Conn
-	err = inNetNS(vm.NetNS, func() (err error) {
+	err = InNetNS(vm.NetNS, func() (err error) {
 		d := net.Dialer{Timeout: 3 * time.Second}
 		conn, err = d.Dial("tcp4", ln.Addr().String())
 		return err
