@@ -35,33 +35,10 @@ func startClusterAgent(t *testing.T, h *clusterHost, endpoints string) *agentPro
 		"--ovs-datapath-type", "netdev", "--network-vlan-ranges", "physnet1:100:199",
 		"--bridge-mappings", "physnet1:br-phys", "--host", h.name,
 		"--request-timeout", "5s", "--metrics-listen", "", "--log-level", "debug"}
-	p := &agentProc{t: t, cmd: exec.Command("ip", args...), socket: h.socket, log: &bytes.Buffer{}, done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.kill()
-		if t.Failed() {
-			t.Logf("agent %s log:\n%s", h.name, p.log.String())
-		}
-	})
+	p := startAgent(t, "agent "+h.name, exec.Command("ip", args...), h.socket)
 	h.c = client.New(h.socket, client.WithTimeout(30*time.Second))
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := h.c.Versions(context.Background()); err == nil {
-			return p
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("agent %s exited at start: %v\n%s", h.name, p.err, p.log.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("agent %s socket never answered\n%s", h.name, p.log.String())
-		}
-	}
+	p.waitAnswering(t, h.c, 60*time.Second)
+	return p
 }
 
 // wiring is what the datapath shows of one OVS port: if traffic was touched,

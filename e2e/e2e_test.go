@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -49,9 +50,72 @@ type agentProc struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	socket string
-	log    *bytes.Buffer
+	log    *lockedWriter
 	done   chan struct{}
 	err    error
+}
+
+// startAgent starts cmd (an agent; its output goes to p.log unless cmd
+// already says otherwise); the test's cleanup kills it and, if the test
+// failed, shows what it logged.
+func startAgent(t *testing.T, name string, cmd *exec.Cmd, socket string) *agentProc {
+	t.Helper()
+	p := &agentProc{t: t, cmd: cmd, socket: socket, log: &lockedWriter{w: &bytes.Buffer{}}, done: make(chan struct{})}
+	if cmd.Stdout == nil {
+		cmd.Stdout = p.log
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = p.log
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			t.Logf("%s log:\n%s", name, p.log.String())
+		}
+	})
+	return p
+}
+
+// waitAnswering returns once the agent's API answers c; it fails the test
+// if the agent exits first or does not answer within d.
+func (p *agentProc) waitAnswering(t *testing.T, c *client.Client, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		if _, err := c.Versions(context.Background()); err == nil {
+			return
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("agent exited at start: %v\n%s", p.err, p.log.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agent socket %s never answered\n%s", p.socket, p.log.String())
+		}
+	}
+}
+
+// lockedWriter lets the test read the log while the agent writes it.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
 }
 
 type sandbox struct {
@@ -91,33 +155,9 @@ func (s *sandbox) start(t *testing.T) *agentProc {
 		"--socket", s.socket, "--quantum-db", s.qdb.Endpoint, "--ovs-db", s.hv.DBSocket,
 		"--ovs-datapath-type", "netdev", "--network-vlan-ranges", "physnet1:100:199",
 		"--host", s.host, "--metrics-listen", "", "--log-level", "debug"}, s.extraArg...)
-	p := &agentProc{t: t, cmd: exec.Command("ip", args...), socket: s.socket, log: &bytes.Buffer{}, done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.kill()
-		if t.Failed() {
-			t.Logf("agent log:\n%s", p.log.String())
-		}
-	})
-	c := client.New(s.socket)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := c.Versions(context.Background()); err == nil {
-			return p
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("agent exited at start: %v\n%s", p.err, p.log.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("agent socket never answered\n%s", p.log.String())
-		}
-	}
+	p := startAgent(t, "agent", exec.Command("ip", args...), s.socket)
+	p.waitAnswering(t, client.New(s.socket), 30*time.Second)
+	return p
 }
 
 // kill stops the agent with SIGKILL (by PID: ip netns exec execs the agent,

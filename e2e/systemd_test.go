@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -50,60 +48,18 @@ func (s *sandbox) launch(t *testing.T, o launchOpts) *agentProc {
 		args = append(args, "sh", "-c", `export LISTEN_PID=$$; exec "$@"`, "sh")
 	}
 	args = append(args, agentArgs...)
-	p := &agentProc{t: t, cmd: exec.Command("ip", args...), socket: o.waitSocket, log: &bytes.Buffer{}, done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), o.env...)
-	p.cmd.ExtraFiles = o.files
-	lw := &lockedWriter{w: p.log}
-	p.cmd.Stdout, p.cmd.Stderr = lw, lw
+	cmd := exec.Command("ip", args...)
+	cmd.Env = append(os.Environ(), o.env...)
+	cmd.ExtraFiles = o.files
 	if o.stderr != nil {
-		p.cmd.Stderr = o.stderr
+		cmd.Stderr = o.stderr
 	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.kill()
-		if t.Failed() {
-			t.Logf("agent log:\n%s", lw.String())
-		}
-	})
-	c := client.New(o.waitSocket)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := c.Versions(context.Background()); err == nil {
-			return p
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("agent exited at start: %v\n%s", p.err, lw.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("agent socket never answered\n%s", lw.String())
-		}
-	}
+	p := startAgent(t, "agent", cmd, o.waitSocket)
+	p.waitAnswering(t, client.New(o.waitSocket), 60*time.Second)
+	return p
 }
 
-// lockedWriter lets the test read the log while the agent writes it.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.String()
-}
-
-func (p *agentProc) logText() string { return p.cmd.Stdout.(*lockedWriter).String() }
+func (p *agentProc) logText() string { return p.log.String() }
 
 // notifySocket is a systemd-style NOTIFY_SOCKET: every datagram the agent
 // sends arrives on msgs.
