@@ -24,7 +24,19 @@ const (
 	// KindConflict: the request clashes with another object in a way the
 	// released API has no fault for (e.g. a provider segment already in use).
 	KindConflict
+	// KindIdempotencyMismatch: an Idempotency-Key already used by a
+	// different request (another route, tenant or body).
+	KindIdempotencyMismatch
 )
+
+// AllKinds lists every Kind, for tests that must cover each one.
+func AllKinds() []Kind {
+	var out []Kind
+	for k := KindInternal; k <= KindIdempotencyMismatch; k++ {
+		out = append(out, k)
+	}
+	return out
+}
 
 // Error is the one error type the agent returns to its callers. Detail is
 // safe to show a client; Err, when set, is the cause, for logs.
@@ -62,6 +74,8 @@ var (
 	ErrUnavailable     = &Error{Kind: KindUnavailable}
 	ErrPluginFault     = &Error{Kind: KindPluginFault}
 	ErrConflict        = &Error{Kind: KindConflict}
+	// ErrIdempotencyMismatch matches a reused Idempotency-Key.
+	ErrIdempotencyMismatch = &Error{Kind: KindIdempotencyMismatch}
 )
 
 func newError(kind Kind, cause error, format string, args ...any) *Error {

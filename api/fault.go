@@ -61,6 +61,11 @@ func faultOf(k agent.Kind) fault {
 		// already taken). 409 on both versions, as HTTP means it.
 		return fault{409, "conflict", 409, "Conflict",
 			"The request conflicts with the current state of another resource.", ""}
+	case agent.KindIdempotencyMismatch:
+		// Not in the released API: the Idempotency-Key extension (IETF
+		// httpapi draft: a key reused with another request is 422).
+		return fault{422, "idempotencyKeyReused", 422, "IdempotencyKeyReused",
+			"The Idempotency-Key was already used for a different request.", ""}
 	}
 	return internalFault()
 }
