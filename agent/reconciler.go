@@ -11,6 +11,7 @@ import (
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
 	"github.com/quantum-agent/quantum-agent/agent/qdb"
+	"github.com/quantum-agent/quantum-agent/internal/guard"
 )
 
 // Reconciler makes the datapath match the Quantum DB for this host's
@@ -60,7 +61,9 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		case <-retry.C:
 		}
 		start := time.Now()
-		err := r.pass(ctx)
+		// A panic in a library under the pass (libovsdb, netlink) fails the
+		// pass, which is retried like any other failure.
+		err := guard.Call(r.log, r.store.panics, "reconciler", func() error { return r.pass(ctx) })
 		r.metrics.observePass(time.Since(start), err)
 		r.record(err)
 		if err == nil {

@@ -17,6 +17,8 @@ import (
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
 	"github.com/quantum-agent/quantum-agent/agent/qdb"
+	"github.com/quantum-agent/quantum-agent/internal/dbconn"
+	"github.com/quantum-agent/quantum-agent/internal/guard"
 )
 
 // Store owns the connection to the Quantum DB. Reads come from libovsdb's
@@ -28,7 +30,9 @@ import (
 // libovsdb processes the update and the reply in.
 type Store struct {
 	client client.Client
+	conn   *dbconn.Conn // probes, fails fast, fails over; every write goes through it
 	log    *slog.Logger
+	panics *guard.Panics
 
 	changes chan struct{} // coalesced "something in the Quantum DB changed"
 
@@ -49,6 +53,11 @@ type StoreConfig struct {
 	// Logger for libovsdb itself; it logs every transaction at debug, so it
 	// gets its own handler (and level) from the caller.
 	LibLogger *slog.Logger
+	// Panics counts panics recovered in calls into libovsdb (nil: none).
+	Panics *guard.Panics
+	// ProbeInterval and ProbeTimeout: how often the Quantum DB is probed and
+	// how long it may take to answer (defaults 1s and 3s; dbconn.Config).
+	ProbeInterval, ProbeTimeout time.Duration
 }
 
 // OpenStore connects to the Quantum DB, starts monitoring it and waits until
@@ -75,10 +84,12 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 	bo.InitialInterval = 200 * time.Millisecond
 	bo.MaxInterval = 5 * time.Second
 	bo.MaxElapsedTime = 0 // keep trying for as long as the agent runs
+	// No WithInactivityCheck: dbconn probes instead, with a shorter timeout,
+	// and libovsdb's own check is what panics with "send on closed channel"
+	// when a connection drops under a transaction (its traffic channel).
 	opts := []client.Option{
 		client.WithLeaderOnly(true),
 		client.WithReconnect(10*time.Second, bo),
-		client.WithInactivityCheck(15*time.Second, 10*time.Second, bo),
 		client.WithLogger(&lr),
 	}
 	for _, ep := range cfg.Endpoints {
@@ -89,23 +100,33 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 		return nil, fmt.Errorf("create Quantum DB client: %w", err)
 	}
 	s := &Store{
-		client:    c,
+		client: c,
+		conn: dbconn.New(c, dbconn.Config{
+			Name: "quantum", Endpoints: cfg.Endpoints, Log: log, Panics: cfg.Panics,
+			ProbeInterval: cfg.ProbeInterval, ProbeTimeout: cfg.ProbeTimeout,
+		}),
 		log:       log,
+		panics:    cfg.Panics,
 		changes:   make(chan struct{}, 1),
 		watchCh:   make(chan struct{}),
 		genSignal: make(chan struct{}),
 	}
-	if err := c.Connect(ctx); err != nil {
+	if err := s.conn.Connect(ctx); err != nil {
 		return nil, unavailable(fmt.Errorf("connect to Quantum DB %s: %w", strings.Join(cfg.Endpoints, ","), err))
 	}
 	// The cache exists once connected; handlers go on before the monitor
-	// fills it, so that no event is missed.
+	// fills it, so that no event is missed. They run in libovsdb's
+	// goroutine: a panic there would end the process.
+	onEvent := func(table string, m model.Model) {
+		guard.Do(log, cfg.Panics, "quantum db event", func() { s.onEvent(table, m) })
+	}
 	c.Cache().AddEventHandler(&cache.EventHandlerFuncs{
-		AddFunc:    func(table string, m model.Model) { s.onEvent(table, m) },
-		UpdateFunc: func(table string, _, m model.Model) { s.onEvent(table, m) },
-		DeleteFunc: func(table string, _ model.Model) { s.onEvent(table, nil) },
+		AddFunc:    func(table string, m model.Model) { onEvent(table, m) },
+		UpdateFunc: func(table string, _, m model.Model) { onEvent(table, m) },
+		DeleteFunc: func(table string, _ model.Model) { onEvent(table, nil) },
 	})
-	if _, err := c.MonitorAll(ctx); err != nil {
+	err = guard.Call(log, cfg.Panics, "quantum db monitor", func() error { _, err := c.MonitorAll(ctx); return err })
+	if err != nil {
 		c.Close()
 		return nil, unavailable(fmt.Errorf("monitor Quantum DB: %w", err))
 	}
@@ -113,6 +134,7 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 		c.Close()
 		return nil, err
 	}
+	s.conn.Start()
 	return s, nil
 }
 
@@ -121,13 +143,22 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 // created from scratch. The datapath marks what it wires with it.
 func (s *Store) ID() string { return s.globalID }
 
-// Close disconnects from the Quantum DB.
-func (s *Store) Close() { s.client.Close() }
+// Close stops probing and disconnects from the Quantum DB.
+func (s *Store) Close() {
+	s.conn.Close()
+	s.client.Close()
+}
 
-// Connected reports whether the Quantum DB connection is up now.
-// libovsdb v0.8.1 leaves Connected() true while it reconnects after the
-// server went away; CurrentEndpoint is "" then, so both are checked.
-func (s *Store) Connected() bool { return s.client.Connected() && s.client.CurrentEndpoint() != "" }
+// Connected reports whether the Quantum DB connection is up and the server
+// answered its last probe (dbconn: libovsdb alone sees neither a silent
+// server nor, in v0.8.1, its own reconnecting).
+func (s *Store) Connected() bool { return s.conn.Healthy() }
+
+// Health is "" when Connected, else why not (for readiness and status).
+func (s *Store) Health() string { return s.conn.Reason() }
+
+// ConnStats are the connection supervisor's counters (for metrics).
+func (s *Store) ConnStats() dbconn.Stats { return s.conn.Stats() }
 
 // Changes signals, coalesced, that the Quantum DB changed.
 func (s *Store) Changes() <-chan struct{} { return s.changes }
@@ -187,7 +218,7 @@ func (s *Store) ensureGlobal(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("build Global insert: %w", err)
 		}
-		res, err := s.client.Transact(ctx, ops...)
+		res, err := s.conn.Transact(ctx, ops...)
 		if err == nil {
 			err = checkResults(res, ops)
 		}
@@ -238,9 +269,15 @@ func (s *Store) transact(ctx context.Context, ops []ovsdb.Operation) ([]ovsdb.Op
 			Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("generation", ovsdb.MutateOperationAdd, 1)}},
 		ovsdb.Operation{Op: ovsdb.OperationSelect, Table: qdb.GlobalTable, Where: where, Columns: []string{"generation"}},
 	)
-	res, err := s.client.Transact(ctx, all...)
+	if err := checkText(ops); err != nil {
+		return nil, err
+	}
+	res, err := s.conn.Transact(ctx, all...)
 	if err != nil {
-		return nil, unavailable(fmt.Errorf("Quantum DB transaction: %w", err))
+		if errors.Is(err, dbconn.ErrNotAnswering) {
+			return nil, notSent(err)
+		}
+		return nil, outcomeUnknown(fmt.Errorf("Quantum DB transaction: %w", err))
 	}
 	if err := checkResults(res, all); err != nil {
 		return res, err
@@ -250,7 +287,8 @@ func (s *Store) transact(ctx context.Context, ops []ovsdb.Operation) ([]ovsdb.Op
 		return nil, fmt.Errorf("Quantum DB: Global row vanished")
 	}
 	if err := s.awaitGeneration(ctx, toInt(sel.Rows[0]["generation"])); err != nil {
-		return nil, err
+		return nil, &Error{Kind: KindUnavailable, Err: err, Detail: "The change was committed to the Quantum DB " +
+			"but the agent could not confirm it in time: retry with the same Idempotency-Key to get its result"}
 	}
 	return res[:len(ops)], nil
 }
@@ -299,6 +337,21 @@ func toInt(v any) int {
 
 func unavailable(err error) *Error {
 	return &Error{Kind: KindUnavailable, Detail: "The Quantum DB did not answer", Err: err}
+}
+
+// notSent is a write refused before it was sent: nothing changed.
+func notSent(err error) *Error {
+	return &Error{Kind: KindUnavailable, Err: err,
+		Detail: "The Quantum DB is not answering: nothing was changed; retry later"}
+}
+
+// outcomeUnknown is a write sent whose answer never came: it may or may not
+// have been committed, which only a retry with the same Idempotency-Key can
+// tell without risk of doing it twice.
+func outcomeUnknown(err error) *Error {
+	return &Error{Kind: KindUnavailable, Err: err,
+		Detail: "The Quantum DB did not answer in time: the change may or may not have been made; " +
+			"retry with the same Idempotency-Key"}
 }
 
 // constraintOn tells which unique index a transaction error violated, by

@@ -15,6 +15,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/quantum-agent/quantum-agent/agent"
+	"github.com/quantum-agent/quantum-agent/internal/guard"
 )
 
 // Config says how the datapath carries networks off the host.
@@ -41,6 +42,8 @@ type Config struct {
 	// NetNS is the path of the network namespace to work in (tests drive
 	// throwaway hypervisor namespaces with it); empty: the process's own.
 	NetNS string
+	// Panics counts panics recovered in calls into netlink (nil: none).
+	Panics *guard.Panics
 }
 
 // Datapath wires ports into per-network Linux bridges over netlink.
@@ -223,7 +226,7 @@ const resubscribeWait = time.Second
 func (d *Datapath) watch() {
 	defer d.wg.Done()
 	for {
-		err := d.subscribeOnce()
+		err := guard.Call(d.log, d.cfg.Panics, "linuxbridge link events", d.subscribeOnce)
 		if err == nil {
 			return // stopped
 		}

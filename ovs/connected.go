@@ -1,8 +1,14 @@
 package ovs
 
-// Connected reports whether the Open_vSwitch database connection is up now
-// (for the agent's connection metrics and `quantumctl status`; Ready says
-// more but costs a snapshot).
-// libovsdb v0.8.1 leaves Connected() true while it reconnects after the
-// server went away; CurrentEndpoint is "" then, so both are checked.
-func (d *Datapath) Connected() bool { return d.client.Connected() && d.client.CurrentEndpoint() != "" }
+import "github.com/quantum-agent/quantum-agent/internal/dbconn"
+
+// Connected reports whether the Open_vSwitch database connection is up and
+// answered its last probe (for readiness, the connection metrics and
+// `quantumctl status`; Ready says more but costs a snapshot).
+func (d *Datapath) Connected() bool { return d.conn.Healthy() }
+
+// Health is "" when Connected, else why not.
+func (d *Datapath) Health() string { return d.conn.Reason() }
+
+// ConnStats are the connection supervisor's counters (for metrics).
+func (d *Datapath) ConnStats() dbconn.Stats { return d.conn.Stats() }

@@ -16,6 +16,8 @@ import (
 	"github.com/ovn-kubernetes/libovsdb/model"
 
 	"github.com/quantum-agent/quantum-agent/agent"
+	"github.com/quantum-agent/quantum-agent/internal/dbconn"
+	"github.com/quantum-agent/quantum-agent/internal/guard"
 	"github.com/quantum-agent/quantum-agent/ovs/vswitch"
 )
 
@@ -56,6 +58,8 @@ type Config struct {
 	// freshly re-created DB must not unplug every VM on the host. Empty:
 	// no such check (tests of the datapath alone).
 	QuantumDBID string
+	// Panics counts panics recovered in calls into libovsdb (nil: none).
+	Panics *guard.Panics
 }
 
 // Datapath wires ports into an OVS integration bridge.
@@ -63,6 +67,7 @@ type Datapath struct {
 	cfg     Config
 	log     *slog.Logger
 	client  client.Client
+	conn    *dbconn.Conn // probes, fails fast; every transaction goes through it
 	changes chan struct{}
 
 	syncMu sync.Mutex // one Sync at a time
@@ -129,10 +134,13 @@ func New(cfg Config, log *slog.Logger) (*Datapath, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ovs datapath: client for %s: %w", cfg.OVSDB, err)
 	}
+	dlog := log.With("datapath", "ovs", "bridge", cfg.Bridge)
 	return &Datapath{
-		cfg:     cfg,
-		log:     log.With("datapath", "ovs", "bridge", cfg.Bridge),
-		client:  c,
+		cfg:    cfg,
+		log:    dlog,
+		client: c,
+		conn: dbconn.New(c, dbconn.Config{Name: "open_vswitch", Endpoints: []string{cfg.OVSDB},
+			Log: dlog, Panics: cfg.Panics}),
 		changes: make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		logOff:  clientHandler.off,
@@ -142,7 +150,7 @@ func New(cfg Config, log *slog.Logger) (*Datapath, error) {
 // Start connects, monitors the tables the datapath needs and ensures the
 // integration bridge exists. It returns once the cache holds the database.
 func (d *Datapath) Start(ctx context.Context) error {
-	if err := d.client.Connect(ctx); err != nil {
+	if err := d.conn.Connect(ctx); err != nil {
 		return fmt.Errorf("connect to Open_vSwitch database %s: %w", d.cfg.OVSDB, err)
 	}
 	d.client.Cache().AddEventHandler(&cache.EventHandlerFuncs{
@@ -150,7 +158,11 @@ func (d *Datapath) Start(ctx context.Context) error {
 		UpdateFunc: func(string, model.Model, model.Model) { d.signal() },
 		DeleteFunc: func(string, model.Model) { d.signal() },
 	})
-	if _, err := d.client.Monitor(ctx, d.newMonitor()); err != nil {
+	err := guard.Call(d.log, d.cfg.Panics, "open_vswitch monitor", func() error {
+		_, err := d.client.Monitor(ctx, d.newMonitor())
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("monitor Open_vSwitch database %s: %w", d.cfg.OVSDB, err)
 	}
 	if err := d.ensureBridge(ctx); err != nil {
@@ -160,6 +172,7 @@ func (d *Datapath) Start(ctx context.Context) error {
 		return err
 	}
 	d.warnTSO()
+	d.conn.Start()
 	d.wg.Add(1)
 	go d.watchConnection()
 	return nil
@@ -223,7 +236,7 @@ func (d *Datapath) watchConnection() {
 // exists with a working datapath, else why not.
 func (d *Datapath) Ready() error {
 	if !d.Connected() {
-		return fmt.Errorf("not connected to Open_vSwitch database %s", d.cfg.OVSDB)
+		return fmt.Errorf("Open_vSwitch database %s: %s", d.cfg.OVSDB, d.Health())
 	}
 	snap, err := d.snapshot(context.Background())
 	if err != nil {
@@ -243,6 +256,7 @@ func (d *Datapath) Close() error {
 	}
 	close(d.stop)
 	d.wg.Wait()
+	d.conn.Close()
 	// libovsdb v0.8.1 ignores Close while it is reconnecting and keeps
 	// retrying in the background; at least keep it quiet.
 	d.logOff.Store(true)

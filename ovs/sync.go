@@ -301,7 +301,7 @@ func setOrDelete(m map[string]string, k, v string) {
 // error joined, so that callers can errors.Is/As them.
 func (d *Datapath) transact(ctx context.Context, ops []ovsdb.Operation) ([]ovsdb.OperationResult, error) {
 	d.transactions.Add(1)
-	res, err := d.client.Transact(ctx, ops...)
+	res, err := d.conn.Transact(ctx, ops...)
 	if err != nil {
 		return nil, fmt.Errorf("transact on %s: %w", d.cfg.OVSDB, err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/agent"
 	"github.com/quantum-agent/quantum-agent/api"
+	"github.com/quantum-agent/quantum-agent/internal/guard"
 	"github.com/quantum-agent/quantum-agent/ovs"
 )
 
@@ -31,10 +32,14 @@ type daemon struct {
 	// The log levels change live on SIGHUP.
 	level, libLevel *slog.LevelVar
 	started         time.Time
+	// panics counts the panics recovered in calls into libovsdb and netlink,
+	// shown in /metrics.
+	panics *guard.Panics
 }
 
 func newDaemon(cfg *config, args []string, stderr io.Writer) (*daemon, error) {
-	d := &daemon{cfg: cfg, args: args, level: &slog.LevelVar{}, libLevel: &slog.LevelVar{}, started: time.Now()}
+	d := &daemon{cfg: cfg, args: args, level: &slog.LevelVar{}, libLevel: &slog.LevelVar{}, started: time.Now(),
+		panics: guard.NewPanics()}
 	d.level.Set(cfg.LogLevel)
 	d.libLevel.Set(cfg.LibovsdbLogLevel)
 	journal := underJournal(os.Getenv, stderr)
@@ -80,7 +85,7 @@ func (d *daemon) run(ctx context.Context) error {
 	ag := agent.New(store, agent.Config{Host: cfg.Host, VLANRanges: cfg.VLANRanges, PhysicalNetworks: physnets}, log)
 	watchdog := watchdogInterval(log)
 	rec := agent.NewReconciler(store, dp, cfg.Host, resyncPeriod(cfg.Resync, watchdog, log), log.With("component", "reconciler"))
-	reg, agentMetrics, apiMetrics := d.newMetrics(ag)
+	reg, agentMetrics, apiMetrics := d.newMetrics(ag, dp)
 	rec.SetMetrics(agentMetrics)
 
 	ln, err := d.apiListener()
@@ -151,7 +156,7 @@ func (d *daemon) openStore(ctx context.Context) (*agent.Store, error) {
 	wait := 200 * time.Millisecond
 	for {
 		attemptCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		store, err := agent.OpenStore(attemptCtx, agent.StoreConfig{Endpoints: d.cfg.QuantumDB, LibLogger: d.libLog}, d.log)
+		store, err := agent.OpenStore(attemptCtx, agent.StoreConfig{Endpoints: d.cfg.QuantumDB, LibLogger: d.libLog, Panics: d.panics}, d.log)
 		cancel()
 		if err == nil {
 			return store, nil
@@ -177,7 +182,7 @@ func (d *daemon) startDatapath(ctx context.Context, quantumDBID string) (agent.D
 	lvl := d.cfg.LibovsdbLogLevel
 	dp, err := ovs.New(ovs.Config{OVSDB: d.cfg.OVSDB, Bridge: d.cfg.IntegrationBridge,
 		DatapathType: d.cfg.OVSDatapathType, Host: d.cfg.Host, ClientLogLevel: &lvl,
-		BridgeMappings: d.cfg.BridgeMappings, QuantumDBID: quantumDBID}, d.log.With("component", "ovs"))
+		BridgeMappings: d.cfg.BridgeMappings, QuantumDBID: quantumDBID, Panics: d.panics}, d.log.With("component", "ovs"))
 	if err != nil {
 		return nil, err
 	}

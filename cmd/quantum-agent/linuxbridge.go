@@ -18,6 +18,7 @@ func (d *daemon) startLinuxBridge(ctx context.Context, quantumDBID string) (agen
 		QuantumDBID:       quantumDBID,
 		InterfaceMappings: d.cfg.InterfaceMappings,
 		VXLANLocalIP:      d.cfg.VXLANLocalIP,
+		Panics:            d.panics,
 	}, d.log.With("component", "linuxbridge"))
 	if err != nil {
 		return nil, err

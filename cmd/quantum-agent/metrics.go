@@ -17,6 +17,7 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/agent"
 	"github.com/quantum-agent/quantum-agent/api"
+	"github.com/quantum-agent/quantum-agent/internal/dbconn"
 )
 
 // parts are the running pieces the status, readiness and metrics read.
@@ -31,13 +32,15 @@ type parts struct {
 // connection of its own (OVS: the Open_vSwitch DB).
 type connectionReporter interface {
 	Connected() bool
+	Health() string
+	ConnStats() dbconn.Stats
 }
 
 // newMetrics builds the agent's registry: Go and process collectors, build
 // info, the agent's and the API's metrics, and the state gauges computed
 // at scrape time. It is built even without --metrics-listen (the counters
 // cost nothing) so the wiring has one shape.
-func (d *daemon) newMetrics(ag *agent.Agent) (*prometheus.Registry, *agent.Metrics, *api.Metrics) {
+func (d *daemon) newMetrics(ag *agent.Agent, dp agent.Datapath) (*prometheus.Registry, *agent.Metrics, *api.Metrics) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -48,7 +51,56 @@ func (d *daemon) newMetrics(ag *agent.Agent) (*prometheus.Registry, *agent.Metri
 		},
 	}, func() float64 { return 1 }))
 	reg.MustRegister(agent.NewStateCollector(ag))
+	rc := &robustnessCollector{d: d, store: ag.Store()}
+	if c, ok := dp.(connectionReporter); ok {
+		rc.dp = c
+	}
+	reg.MustRegister(rc)
 	return reg, agent.NewMetrics(reg), api.NewMetrics(reg)
+}
+
+// robustnessCollector exports, at scrape time, the counters kept by the
+// connection supervisors (internal/dbconn) and the panic guard.
+type robustnessCollector struct {
+	d     *daemon
+	store *agent.Store
+	dp    connectionReporter // nil: the datapath has no database of its own
+}
+
+var (
+	// One series, always present (the log names the component and has the
+	// stack): a series per component would appear only after its first panic.
+	panicsDesc = prometheus.NewDesc("quantum_agent_recovered_panics_total",
+		"Panics recovered in calls into libovsdb or netlink (the operation failed and was retried).",
+		nil, nil)
+	probeFailuresDesc = prometheus.NewDesc("quantum_agent_ovsdb_probe_failures_total",
+		"OVSDB echo probes that failed or were not answered in time, by database.",
+		[]string{"database"}, nil)
+	failoversDesc = prometheus.NewDesc("quantum_agent_ovsdb_failovers_total",
+		"Times an OVSDB endpoint that stopped answering was taken out of the list to reach another member, by database.",
+		[]string{"database"}, nil)
+)
+
+func (c *robustnessCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- panicsDesc
+	ch <- probeFailuresDesc
+	ch <- failoversDesc
+}
+
+func (c *robustnessCollector) Collect(ch chan<- prometheus.Metric) {
+	var panics uint64
+	for _, n := range c.d.panics.Counts() {
+		panics += n
+	}
+	ch <- prometheus.MustNewConstMetric(panicsDesc, prometheus.CounterValue, float64(panics))
+	conn := func(db string, st dbconn.Stats) {
+		ch <- prometheus.MustNewConstMetric(probeFailuresDesc, prometheus.CounterValue, float64(st.ProbeFailures), db)
+		ch <- prometheus.MustNewConstMetric(failoversDesc, prometheus.CounterValue, float64(st.Failovers), db)
+	}
+	conn("quantum", c.store.ConnStats())
+	if c.dp != nil {
+		conn("open_vswitch", c.dp.ConnStats())
+	}
 }
 
 // watchConnections keeps the OVSDB connection metrics current.
@@ -66,7 +118,7 @@ func (d *daemon) watchConnections(ctx context.Context, wg *sync.WaitGroup, m *ag
 // readiness is nil when the agent is synced and connected, else why not.
 func readiness(p *parts) error {
 	if !p.store.Connected() {
-		return errors.New("not connected to the Quantum DB")
+		return fmt.Errorf("Quantum DB: %s", p.store.Health())
 	}
 	if err := p.dp.Ready(); err != nil {
 		return fmt.Errorf("datapath: %w", err)

@@ -35,7 +35,7 @@ func scrape(t *testing.T) (*prometheus.Registry, string) {
 		t.Fatal(err)
 	}
 	ag := agenttest.New(t, agenttest.DefaultConfig())
-	reg, am, apim := d.newMetrics(ag)
+	reg, am, apim := d.newMetrics(ag, nil)
 	h := apim.Wrap(api.NewHandler(ag, nil))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/v1.1/tenants/t/networks", nil))
 	ctx, cancel := context.WithCancel(context.Background())
