@@ -39,6 +39,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Unknown keys ignored in API request bodies, by the object that held them (top for the top level).",
 		}, []string{"object"}),
 	}
+	// Every object's series exists from the start, at 0: a rate() over
+	// it then works before the first unknown key arrives.
+	for _, obj := range []string{"network", "port", "attachment", topObject} {
+		m.ignoredKeys.WithLabelValues(obj)
+	}
 	reg.MustRegister(m.requests, m.duration, m.ignoredKeys)
 	return m
 }
