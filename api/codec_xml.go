@@ -25,17 +25,21 @@ func encodeXML(doc document, ns string) ([]byte, error) {
 }
 
 // decodeXML reads <root attr="v"/> or <root><attr>v</attr></root> (or a
-// mix) strictly: the root must be s.root, attributes and child elements
-// must be in s, and children hold text only. Namespaces are accepted but
-// not required, as released clients differ.
+// mix): the root must be s.root; known attributes and children must hold
+// text only, of the type s says; unknown attributes and children are
+// ignored whatever they hold, nested elements included. Namespaces are
+// accepted but not required, as released clients differ.
 func decodeXML(data []byte, s schema) (fields, error) {
+	if surrogateCharRef(data) {
+		return nil, malformed("request body is not XML: a character reference names a UTF-16 surrogate")
+	}
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	root, err := xmlRoot(dec)
 	if err != nil {
 		return nil, err
 	}
 	if root.Name.Local != s.root {
-		return nil, unknownKey(root.Name.Local)
+		return nil, malformed("missing key %q in request body (the root element is %q)", s.root, root.Name.Local)
 	}
 	out := fields{}
 	for _, a := range root.Attr {
@@ -90,7 +94,11 @@ func xmlChildren(dec *xml.Decoder, s schema, out fields) error {
 			}
 		case xml.StartElement:
 			if _, known := s.fields[t.Name.Local]; !known {
-				return unknownAttribute(s.root, t.Name.Local)
+				s.ignored.add(s.root, t.Name.Local)
+				if err := dec.Skip(); err != nil {
+					return malformed("request body is not XML: %v", err)
+				}
+				continue
 			}
 			text, err := xmlText(dec, t.Name.Local)
 			if err != nil {
@@ -144,19 +152,43 @@ func xmlTrailer(dec *xml.Decoder) error {
 	}
 }
 
-// setXMLField checks one attribute (or child) against s and stores it.
+// setXMLField checks one attribute (or child) and stores it, or records
+// it as ignored when s does not know it.
 func setXMLField(out fields, s schema, name, value string) error {
 	typ, known := s.fields[name]
 	if !known {
-		return unknownAttribute(s.root, name)
+		s.ignored.add(s.root, name)
+		return nil
 	}
-	if typ == intField {
-		n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
-		if err != nil {
-			return malformed("attribute %q of %q: must be an integer", name, s.root)
-		}
-		value = strconv.FormatInt(n, 10)
+	value, err := checkField(fieldLabel(s.root, name), value, typ)
+	if err != nil {
+		return err
 	}
 	out[name] = value
 	return nil
+}
+
+// surrogateCharRef reports whether data has a character reference to a
+// UTF-16 surrogate (&#xD800; .. &#xDFFF;): not an XML character, yet
+// encoding/xml turns it into U+FFFD instead of refusing it. The scan is of
+// the raw bytes, so such a reference inside a comment or CDATA counts too.
+func surrogateCharRef(data []byte) bool {
+	for rest := data; ; {
+		i := bytes.Index(rest, []byte("&#"))
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+2:]
+		end := bytes.IndexByte(rest, ';')
+		if end < 0 {
+			return false
+		}
+		ref, base := string(rest[:end]), 10
+		if strings.HasPrefix(ref, "x") {
+			ref, base = ref[1:], 16
+		}
+		if n, err := strconv.ParseUint(ref, base, 32); err == nil && n >= 0xD800 && n <= 0xDFFF {
+			return true
+		}
+	}
 }

@@ -17,11 +17,12 @@ import (
 )
 
 func fuzzSchemas() []schema {
-	return []schema{networkCreateSchema(), networkUpdateSchema(), portSchema(), attachmentSchema()}
+	return []schema{networkCreateSchema(), networkUpdateSchema(), portCreateSchema(), portUpdateSchema(), attachmentSchema()}
 }
 
 // checkDecoded: a decoder either refuses with a malformed error or yields
-// only attributes of the schema, integers as integers.
+// only keys of the schema, integers as integers, text that obeys the text
+// rule.
 func checkDecoded(t *testing.T, s schema, got fields, err error) {
 	t.Helper()
 	if err != nil {
@@ -34,10 +35,15 @@ func checkDecoded(t *testing.T, s schema, got fields, err error) {
 	for k, v := range got {
 		typ, ok := s.fields[k]
 		if !ok {
-			t.Fatalf("decoder let through unknown attribute %q", k)
+			if typ, ok = s.top[k]; !ok {
+				t.Fatalf("decoder let through unknown attribute %q", k)
+			}
 		}
 		if _, err := strconv.ParseInt(v, 10, 64); typ == intField && err != nil {
 			t.Fatalf("integer attribute %q = %q", k, v)
+		}
+		if err := checkText(k, v, maxTextBytes); err != nil {
+			t.Fatalf("decoder let through bad text: %v", err)
 		}
 	}
 }

@@ -14,8 +14,8 @@ import (
 func attachmentSchema() schema {
 	return schema{root: "attachment", fields: map[string]fieldType{
 		"id":     textField,
-		"device": textField,
-		"mac":    textField,
+		"device": deviceField,
+		"mac":    macField,
 		"vm-id":  textField,
 		"host":   textField,
 	}}
@@ -25,7 +25,8 @@ func attachmentSpec(f fields) (agent.AttachmentSpec, error) {
 	if f["id"] == "" {
 		return agent.AttachmentSpec{}, malformed("missing attribute %q of %q", "id", "attachment")
 	}
-	return agent.AttachmentSpec{ID: f["id"], Device: f["device"], MAC: f["mac"], VMID: f["vm-id"], Host: f["host"]}, nil
+	return agent.AttachmentSpec{ID: f["id"], Device: f["device"], MAC: f["mac"],
+		VMID: f["vm-id"], Host: f["host"]}, nil
 }
 
 // defaultWait is how long ?wait= blocks when no timeout is given.
@@ -58,11 +59,12 @@ func (h *handler) waitAttachment(ctx context.Context, r *request, want, timeout 
 	}
 	d := defaultWait
 	if timeout != "" {
-		n, err := strconv.Atoi(timeout)
-		if err != nil || n < 0 {
+		n, err := strconv.ParseUint(timeout, 10, 64)
+		if err != nil {
 			return nil, malformed("timeout must be a number of seconds, not %q", timeout)
 		}
-		d = time.Duration(n) * time.Second
+		// Capped before converting: a huge n would overflow a Duration.
+		d = time.Duration(min(n, uint64(h.cfg.maxWait/time.Second)+1)) * time.Second
 	}
 	d = min(d, h.cfg.maxWait)
 	wctx, cancel := context.WithTimeout(ctx, d)
@@ -99,7 +101,7 @@ func (h *handler) pollAttachment(ctx, wctx context.Context, r *request, want str
 }
 
 func (h *handler) plug(ctx context.Context, r *request) (reply, error) {
-	f, err := r.body(attachmentSchema(), false)
+	f, err := h.decodeBody(ctx, r, attachmentSchema(), false)
 	if err != nil {
 		return reply{}, err
 	}
@@ -133,7 +135,7 @@ func (h *handler) listAttachments(ctx context.Context, r *request) (reply, error
 // plugIntoNetwork is the attachments extension's plug (draft operation
 // 14): the agent picks or makes the port, and the reply says which.
 func (h *handler) plugIntoNetwork(ctx context.Context, r *request) (reply, error) {
-	f, err := r.body(attachmentSchema(), false)
+	f, err := h.decodeBody(ctx, r, attachmentSchema(), false)
 	if err != nil {
 		return reply{}, err
 	}

@@ -16,9 +16,12 @@ func networkCreateSchema() schema {
 	}}
 }
 
-// Only the name can change: the segment is fixed once allocated.
+// Only the name can change: the segment is fixed once allocated, so the
+// provider attributes are unknown here (ignored, like any unknown key).
+// The id is known so that one contradicting the URL is refused: the
+// released CLI sends it.
 func networkUpdateSchema() schema {
-	return schema{root: "network", fields: map[string]fieldType{"name": textField}}
+	return schema{root: "network", fields: map[string]fieldType{"name": textField, "id": textField}}
 }
 
 func (h *handler) listNetworks(detail bool) endpoint {
@@ -46,7 +49,7 @@ func (h *handler) listNetworks(detail bool) endpoint {
 }
 
 func (h *handler) createNetwork(ctx context.Context, r *request) (reply, error) {
-	f, err := r.body(networkCreateSchema(), false)
+	f, err := h.decodeBody(ctx, r, networkCreateSchema(), false)
 	if err != nil {
 		return reply{}, err
 	}
@@ -93,12 +96,15 @@ func (h *handler) showNetwork(detail bool) endpoint {
 }
 
 func (h *handler) renameNetwork(ctx context.Context, r *request) (reply, error) {
-	f, err := r.body(networkUpdateSchema(), false)
+	f, err := h.decodeBody(ctx, r, networkUpdateSchema(), false)
 	if err != nil {
 		return reply{}, err
 	}
 	if f["name"] == "" {
 		return reply{}, malformed("missing attribute %q of %q", "name", "network")
+	}
+	if err := sameAsURL(f, "id", "network", r.netID()); err != nil {
+		return reply{}, err
 	}
 	if err := h.svc.RenameNetwork(ctx, r.tenant(), r.netID(), f["name"]); err != nil {
 		return reply{}, err

@@ -8,8 +8,18 @@ import (
 	"github.com/quantum-agent/quantum-agent/agent"
 )
 
-func portSchema() schema {
+// Nova 2012.1 creates ports with vm_id, nova_id, rxtx_factor, ...: ignored.
+func portCreateSchema() schema {
 	return schema{root: "port", fields: map[string]fieldType{"state": textField}}
+}
+
+// The released CLI's update-port sends the port's id and, at the top
+// level, its network's: known so that ones contradicting the URL are
+// refused.
+func portUpdateSchema() schema {
+	return schema{root: "port",
+		fields: map[string]fieldType{"state": textField, "id": textField},
+		top:    map[string]fieldType{"network_id": textField}}
 }
 
 // portState normalises an admin state: any case in, upper case stored.
@@ -47,7 +57,7 @@ func (h *handler) listPorts(detail bool) endpoint {
 }
 
 func (h *handler) createPort(ctx context.Context, r *request) (reply, error) {
-	f, err := r.body(portSchema(), true)
+	f, err := h.decodeBody(ctx, r, portCreateSchema(), true)
 	if err != nil {
 		return reply{}, err
 	}
@@ -76,13 +86,19 @@ func (h *handler) showPort(detail bool) endpoint {
 }
 
 func (h *handler) setPortState(ctx context.Context, r *request) (reply, error) {
-	f, err := r.body(portSchema(), false)
+	f, err := h.decodeBody(ctx, r, portUpdateSchema(), false)
 	if err != nil {
 		return reply{}, err
 	}
 	s, ok := f["state"]
 	if !ok {
 		return reply{}, malformed("missing attribute %q of %q", "state", "port")
+	}
+	if err := sameAsURL(f, "id", "port", r.portID()); err != nil {
+		return reply{}, err
+	}
+	if err := sameAsURL(f, "network_id", "", r.netID()); err != nil {
+		return reply{}, err
 	}
 	state, err := portState(s)
 	if err != nil {

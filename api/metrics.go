@@ -14,6 +14,10 @@ import (
 type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// ignoredKeys counts request-body keys skipped as unknown, by object
+	// ("network", "port", "attachment", "top"): a client sending keys we
+	// do not know shows here (their names go to the debug log).
+	ignoredKeys *prometheus.CounterVec
 }
 
 // NewMetrics creates the API metrics and registers them on reg.
@@ -30,8 +34,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			// transaction (tens of ms); the wait extension holds up to minutes.
 			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300},
 		}, []string{"route", "method"}),
+		ignoredKeys: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quantum_agent_api_ignored_keys_total",
+			Help: "Unknown keys ignored in API request bodies, by the object that held them (top for the top level).",
+		}, []string{"object"}),
 	}
-	reg.MustRegister(m.requests, m.duration)
+	// Every object's series exists from the start, at 0: a rate() over
+	// it then works before the first unknown key arrives.
+	for _, obj := range []string{"network", "port", "attachment", topObject} {
+		m.ignoredKeys.WithLabelValues(obj)
+	}
+	reg.MustRegister(m.requests, m.duration, m.ignoredKeys)
 	return m
 }
 
@@ -49,8 +62,13 @@ func (m *Metrics) Wrap(next http.Handler) http.Handler {
 			m.requests.WithLabelValues(name, method, strconv.Itoa(sw.statusCode())).Inc()
 			m.duration.WithLabelValues(name, method).Observe(time.Since(start).Seconds())
 		}()
-		next.ServeHTTP(sw, r)
+		next.ServeHTTP(sw, r.WithContext(withIgnoredKeyCounter(r.Context(), m)))
 	})
+}
+
+// countIgnored makes Metrics the handler's ignoredKeyCounter.
+func (m *Metrics) countIgnored(object string, n int) {
+	m.ignoredKeys.WithLabelValues(object).Add(float64(n))
 }
 
 // routeNamer returns how to name a request's route for h: the pattern of

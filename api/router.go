@@ -138,6 +138,12 @@ func (h *handler) route(m methods, extra time.Duration) http.HandlerFunc {
 			h.writeFault(r.Context(), w, infoOf(r), methodNotAllowedFault(r))
 			return
 		}
+		// Every text outside the body, checked once before any endpoint:
+		// a hostile path value or header never reaches the Quantum DB.
+		if err := checkRequest(r); err != nil {
+			h.writeFault(r.Context(), w, infoOf(r), h.faultFor(r.Context(), err))
+			return
+		}
 		ext := time.Duration(0)
 		if method == http.MethodGet && r.URL.Query().Has("wait") {
 			ext = extra
