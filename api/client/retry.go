@@ -87,11 +87,13 @@ func idempotencyKey(ctx context.Context) string {
 	if k, _ := ctx.Value(idempotencyKeyCtx{}).(string); k != "" {
 		return k
 	}
-	return newUUID()
+	return NewIdempotencyKey()
 }
 
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
+// NewIdempotencyKey returns a fresh key: a random (version 4) UUID. A
+// caller that wants to repeat an operation itself (see
+// ContextWithIdempotencyKey) makes its key with this, or any unique text.
+func NewIdempotencyKey() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
 	b[6] = b[6]&0x0f | 0x40
