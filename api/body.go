@@ -14,6 +14,11 @@ const maxBody = 1 << 20
 // body reads and decodes the request body against s. An empty body is an
 // error unless optional (only port create allows one).
 func (r *request) body(s schema, optional bool) (fields, error) {
+	if r.ContentLength > maxBody {
+		// Refused before a byte is read; the server then drains a bounded
+		// amount so the client reads this answer (limits.go).
+		return nil, &http.MaxBytesError{Limit: maxBody}
+	}
 	var data []byte
 	if r.Body != nil {
 		var err error

@@ -55,7 +55,7 @@ func (c *Client) Plug(ctx context.Context, tenant, network, port string, req Plu
 	if err != nil {
 		return err
 	}
-	return c.do(ctx, call{method: http.MethodPut, path: path, in: req.body()})
+	return c.do(ctx, call{method: http.MethodPut, path: path, in: req.body(), keyed: true})
 }
 
 // Unplug empties a port; unplugging an empty port is not an error.
@@ -96,7 +96,7 @@ func (c *Client) PlugIntoNetwork(ctx context.Context, tenant, network string, re
 	var out struct {
 		Port Port `json:"port"`
 	}
-	if err := c.do(ctx, call{method: http.MethodPost, path: path, in: req.body(), out: &out}); err != nil {
+	if err := c.do(ctx, call{method: http.MethodPost, path: path, in: req.body(), out: &out, keyed: true}); err != nil {
 		return "", err
 	}
 	if out.Port.ID == "" {

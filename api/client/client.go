@@ -43,6 +43,7 @@ type Client struct {
 	http      *http.Client
 	version   APIVersion
 	timeout   time.Duration
+	retry     RetryPolicy
 }
 
 // Option configures a Client in New.
@@ -53,7 +54,8 @@ func WithAPIVersion(v APIVersion) Option {
 	return func(c *Client) { c.version = v }
 }
 
-// WithTimeout bounds every call; zero leaves only the caller's context.
+// WithTimeout bounds each try of a call (see RetryPolicy); zero leaves only
+// the caller's context, which bounds the whole call, retries included.
 func WithTimeout(d time.Duration) Option {
 	return func(c *Client) { c.timeout = d }
 }
@@ -84,6 +86,7 @@ func New(socketPath string, opts ...Option) *Client {
 		baseURL: unixBaseURL,
 		version: V11,
 		timeout: DefaultTimeout,
+		retry:   DefaultRetryPolicy(),
 	}
 	for _, o := range opts {
 		o(c)
@@ -138,19 +141,51 @@ type call struct {
 	// extra lengthens the deadline for calls the agent may hold on purpose
 	// (the wait extension).
 	extra time.Duration
+	// keyed calls (creates and plugs) carry an Idempotency-Key, which makes
+	// them safe to retry.
+	keyed bool
 }
 
+// do runs a call, retrying it as the RetryPolicy says.
 func (c *Client) do(ctx context.Context, k call) error {
 	if c.version != V10 && c.version != V11 {
 		return fmt.Errorf("unsupported API version %q (want %s or %s)", c.version, V10, V11)
 	}
+	var body []byte
+	if k.in != nil {
+		var err error
+		if body, err = json.Marshal(k.in); err != nil {
+			return fmt.Errorf("%s %s: encode request: %w", k.method, k.path, err)
+		}
+	}
+	key := ""
+	if k.keyed {
+		key = idempotencyKey(ctx) // one key for every try: that is the point
+	}
+	attempts := c.retry.Attempts
+	if !k.repeatable() {
+		attempts = 1
+	}
+	for try := 1; ; try++ {
+		err := c.try(ctx, k, body, key)
+		if err == nil || try >= attempts || ctx.Err() != nil || !worthRetrying(err) {
+			return err
+		}
+		if perr := pause(ctx, c.retry.wait(try)); perr != nil {
+			return fmt.Errorf("%s %s: stopped retrying: %w (last try: %v)", k.method, k.path, perr, err)
+		}
+	}
+}
+
+// try is one exchange, under its own deadline.
+func (c *Client) try(ctx context.Context, k call, body []byte, key string) error {
 	callCtx := ctx
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		callCtx, cancel = context.WithTimeout(ctx, c.timeout+k.extra)
 		defer cancel()
 	}
-	req, err := c.newRequest(callCtx, k)
+	req, err := c.newRequest(callCtx, k, body, key)
 	if err != nil {
 		return err
 	}
@@ -173,20 +208,16 @@ func (c *Client) do(ctx context.Context, k call) error {
 	return nil
 }
 
-func (c *Client) newRequest(ctx context.Context, k call) (*http.Request, error) {
+func (c *Client) newRequest(ctx context.Context, k call, body []byte, key string) (*http.Request, error) {
 	u := c.baseURL + k.path
 	if len(k.query) > 0 {
 		u += "?" + k.query.Encode() // Encode sorts keys: stable URLs in logs and tests.
 	}
-	var body io.Reader
-	if k.in != nil {
-		b, err := json.Marshal(k.in)
-		if err != nil {
-			return nil, fmt.Errorf("%s %s: encode request: %w", k.method, k.path, err)
-		}
-		body = bytes.NewReader(b)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, k.method, u, body)
+	req, err := http.NewRequestWithContext(ctx, k.method, u, rd)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", k.method, k.path, err)
 	}
@@ -195,6 +226,9 @@ func (c *Client) newRequest(ctx context.Context, k call) (*http.Request, error) 
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set(IdempotencyKeyHeader, key)
 	}
 	return req, nil
 }

@@ -34,16 +34,25 @@ type fakeAgent struct {
 
 func newFakeAgent(t *testing.T, routes map[string]reply) *fakeAgent {
 	t.Helper()
-	f := &fakeAgent{socket: socketPath(t), routes: routes}
-	l, err := net.Listen("unix", f.socket)
+	f := &fakeAgent{routes: routes}
+	f.socket = serveOnSocket(t, http.HandlerFunc(f.serve))
+	return f
+}
+
+// serveOnSocket serves h on a fresh Unix socket until the test ends and
+// returns the socket's path.
+func serveOnSocket(t *testing.T, h http.Handler) string {
+	t.Helper()
+	path := socketPath(t)
+	l, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	srv := httptest.NewUnstartedServer(h)
 	srv.Listener = l
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return f
+	return path
 }
 
 // socketPath keeps the path under the 108-byte sun_path limit, which a deep

@@ -35,6 +35,15 @@ const (
 	ErrPluginFault      FaultKind = "PluginFault"
 	ErrNotFound         FaultKind = "NotFound" // unknown route
 	ErrMethodNotAllowed FaultKind = "MethodNotAllowed"
+	// ErrConflict: the request clashes with another object, e.g. a
+	// provider segment another network uses (409 on both versions).
+	ErrConflict FaultKind = "Conflict"
+	// ErrIdempotencyKeyReused: the Idempotency-Key was already used for a
+	// different request (422 on both versions).
+	ErrIdempotencyKeyReused FaultKind = "IdempotencyKeyReused"
+	// ErrInternal: the agent failed unexpectedly; the cause is in its log
+	// (500 quantumServiceFault / QuantumServiceFault).
+	ErrInternal FaultKind = "QuantumServiceFault"
 )
 
 // kindByName recognises a fault by its name or type; v1.0 names are the
@@ -67,6 +76,12 @@ func kindByName(name string) (FaultKind, bool) {
 		return ErrNotFound, true
 	case "methodnotallowed":
 		return ErrMethodNotAllowed, true
+	case "conflict":
+		return ErrConflict, true
+	case "idempotencykeyreused":
+		return ErrIdempotencyKeyReused, true
+	case "quantumservicefault":
+		return ErrInternal, true
 	}
 	return "", false
 }
@@ -84,6 +99,10 @@ func kindByStatus(status int) FaultKind {
 		return ErrNotFound
 	case 405:
 		return ErrMethodNotAllowed
+	case 409:
+		return ErrConflict // v1.1's in-use faults are 409 too, but name themselves
+	case 422:
+		return ErrIdempotencyKeyReused
 	case 413:
 		return ErrOverLimit
 	case 420:

@@ -66,7 +66,7 @@ func (c *Client) CreateNetwork(ctx context.Context, tenant string, req NetworkRe
 			ID string `json:"id"`
 		} `json:"network"`
 	}
-	if err := c.do(ctx, call{method: http.MethodPost, path: path, in: in, out: &out}); err != nil {
+	if err := c.do(ctx, call{method: http.MethodPost, path: path, in: in, out: &out, keyed: true}); err != nil {
 		return "", err
 	}
 	if out.Network.ID == "" {

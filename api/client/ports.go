@@ -61,7 +61,7 @@ func (c *Client) CreatePort(ctx context.Context, tenant, network, state string) 
 	if err != nil {
 		return "", err
 	}
-	k := call{method: http.MethodPost, path: path}
+	k := call{method: http.MethodPost, path: path, keyed: true}
 	if state != "" {
 		k.in = portBody{Port: portFields{State: state}}
 	}

@@ -42,10 +42,12 @@ func setupPlug(fs *flag.FlagSet) runFunc {
 	req := plugFlags(fs)
 	wait := fs.Bool("wait", false, "after plugging, wait until the attachment is UP and print its status; exit 1 if it is FAILED or not UP in time")
 	timeout := fs.Duration("wait-timeout", 60*time.Second, "how long --wait may hold")
+	key := keyFlag(fs)
 	return func(ctx context.Context, s *session, args []string) error {
 		req.ID = args[2]
-		if err := s.c.Plug(ctx, s.tenant, args[0], args[1], *req); err != nil {
-			return err
+		plugCtx, k := withKey(ctx, *key)
+		if err := s.c.Plug(plugCtx, s.tenant, args[0], args[1], *req); err != nil {
+			return keyedResult(err, k)
 		}
 		if !*wait {
 			return s.out.done("Plugged %s into port %s on network %s", req.ID, args[1], args[0])
@@ -82,11 +84,13 @@ func waitUp(ctx context.Context, s *session, netID, portID, ifaceID string, time
 
 func setupNetPlug(fs *flag.FlagSet) runFunc {
 	req := plugFlags(fs)
+	key := keyFlag(fs)
 	return func(ctx context.Context, s *session, args []string) error {
 		req.ID = args[1]
+		ctx, k := withKey(ctx, *key)
 		port, err := s.c.PlugIntoNetwork(ctx, s.tenant, args[0], *req)
 		if err != nil {
-			return err
+			return keyedResult(err, k)
 		}
 		if s.out.json {
 			p := client.Port{ID: port, Attachment: &client.Attachment{ID: req.ID}}

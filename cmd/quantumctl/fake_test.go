@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/quantum-agent/quantum-agent/api/client"
 )
 
 // reply is a canned response for one "METHOD /path" route.
@@ -19,6 +21,7 @@ type reply struct {
 
 type request struct {
 	Method, Path, Query, Body string
+	Key                       string // Idempotency-Key
 }
 
 // fakeAgent stands in for quantum-agent on a Unix socket: canned replies per
@@ -57,7 +60,8 @@ func newFakeAgent(t *testing.T, routes map[string]reply) *fakeAgent {
 func (f *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
-	f.seen = append(f.seen, request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: string(body)})
+	f.seen = append(f.seen, request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: string(body),
+		Key: r.Header.Get(client.IdempotencyKeyHeader)})
 	rep, ok := f.routes[r.Method+" "+r.URL.Path]
 	f.mu.Unlock()
 	if !ok {

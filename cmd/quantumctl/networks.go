@@ -33,14 +33,16 @@ func setupNetCreate(fs *flag.FlagSet) runFunc {
 	fs.StringVar(&req.NetworkType, "type", "", "provider network `type`: vlan, flat, vxlan or local")
 	fs.StringVar(&req.PhysicalNetwork, "physical-network", "", "provider physical `network`")
 	fs.IntVar(&req.SegmentationID, "segmentation-id", 0, "VLAN `id` or VNI (default: the agent allocates)")
+	key := keyFlag(fs)
 	return func(ctx context.Context, s *session, args []string) error {
 		if req.SegmentationID < 0 {
 			return usageErrorf("--segmentation-id must be positive")
 		}
 		req.Name = args[0]
+		ctx, k := withKey(ctx, *key)
 		id, err := s.c.CreateNetwork(ctx, s.tenant, req)
 		if err != nil {
-			return err
+			return keyedResult(err, k)
 		}
 		if s.out.json {
 			return s.out.emit(map[string]any{"network": client.Network{ID: id}}, nil)

@@ -35,6 +35,7 @@ func setupPortList(fs *flag.FlagSet) runFunc {
 
 func setupPortCreate(fs *flag.FlagSet) runFunc {
 	state := fs.String("state", "", "admin `state`: ACTIVE or DOWN (default: the agent's, DOWN)")
+	key := keyFlag(fs)
 	return func(ctx context.Context, s *session, args []string) error {
 		st := ""
 		if *state != "" {
@@ -43,9 +44,10 @@ func setupPortCreate(fs *flag.FlagSet) runFunc {
 				return err
 			}
 		}
+		ctx, k := withKey(ctx, *key)
 		id, err := s.c.CreatePort(ctx, s.tenant, args[0], st)
 		if err != nil {
-			return err
+			return keyedResult(err, k)
 		}
 		if s.out.json {
 			return s.out.emit(map[string]any{"port": client.Port{ID: id}}, nil)

@@ -37,7 +37,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.tenant, "tenant", g.tenant, "tenant `id` (env QUANTUM_TENANT)")
 	fs.StringVar(&g.output, "o", g.output, "output `format`: table or json")
 	fs.StringVar(&g.api, "api", g.api, "API `version`: v1.0 or v1.1")
-	fs.DurationVar(&g.timeout, "timeout", g.timeout, "per-request `timeout`")
+	fs.DurationVar(&g.timeout, "timeout", g.timeout, "per-request `timeout` (each retry of a request after 503 gets its own)")
 }
 
 func (g *globals) validate() error {
@@ -68,6 +68,9 @@ func usageErrorf(format string, args ...any) error {
 type app struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// clientOpts are added to the client's options (tests shorten the
+	// retry waits with them).
+	clientOpts []client.Option
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -152,9 +155,11 @@ func (a *app) runCommand(ctx context.Context, g *globals, cmd command, args []st
 }
 
 func (a *app) session(g *globals) *session {
-	c := client.New(g.socket,
+	opts := append([]client.Option{
 		client.WithAPIVersion(client.APIVersion(g.api)),
-		client.WithTimeout(g.timeout))
+		client.WithTimeout(g.timeout),
+	}, a.clientOpts...)
+	c := client.New(g.socket, opts...)
 	return &session{
 		c:      c,
 		tenant: g.tenant,
@@ -206,6 +211,10 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // name the tenant, because another tenant's network is reported as missing
 // and the wrong --tenant is the usual cause.
 func describe(err error, g *globals) string {
+	var uo *unknownOutcome
+	if errors.As(err, &uo) {
+		return describe(uo.err, g) + "; " + uo.hint()
+	}
 	var f *client.Fault
 	if !errors.As(err, &f) {
 		return err.Error()
@@ -224,6 +233,8 @@ func describe(err error, g *globals) string {
 		return fmt.Sprintf("quantum-agent does not offer this operation on API %s: %s", g.api, text)
 	case errors.Is(f, client.ErrStateInvalid):
 		return fmt.Sprintf("%s (a port state is ACTIVE or DOWN)", text)
+	case errors.Is(f, client.ErrIdempotencyKeyReused):
+		return fmt.Sprintf("%s (--idempotency-key names one operation: use a new key for a different one)", text)
 	}
 	return text
 }
