@@ -107,14 +107,18 @@ func (a *Agent) CreateNetwork(ctx context.Context, tenant string, spec NetworkSp
 			return Network{}, err
 		}
 	}
-	seg := spec.Segment
-	k, err := keyedRequest(ctx, tenant, "create-network", spec.Name, seg.Type, seg.PhysicalNetwork, strconv.Itoa(seg.SegmentationID))
+	k, err := keyedNetwork(ctx, tenant, spec)
 	if err != nil {
 		return Network{}, err
 	}
 	return runKeyed(ctx, a.store, k,
 		func() (Network, error) { return a.createNetwork(ctx, tenant, spec, k) },
 		func(id string) (Network, error) { return a.replayNetwork(ctx, tenant, id, spec), nil })
+}
+
+func keyedNetwork(ctx context.Context, tenant string, spec NetworkSpec) (keyed, error) {
+	seg := spec.Segment
+	return keyedRequest(ctx, tenant, "create-network", spec.Name, seg.Type, seg.PhysicalNetwork, strconv.Itoa(seg.SegmentationID))
 }
 
 func (a *Agent) createNetwork(ctx context.Context, tenant string, spec NetworkSpec, k keyed) (Network, error) {
@@ -479,19 +483,27 @@ func (a *Agent) GetAttachment(ctx context.Context, tenant, netID, portID string)
 }
 
 func (a *Agent) Plug(ctx context.Context, tenant, netID, portID string, spec AttachmentSpec) error {
-	spec, err := a.validAttachment(spec)
-	if err != nil {
-		return err
-	}
-	k, err := keyedRequest(ctx, tenant, "plug", append([]string{netID, portID}, spec.fingerprintFields()...)...)
+	spec, k, err := a.keyedPlug(ctx, tenant, netID, portID, spec)
 	if err != nil {
 		return err
 	}
 	_, err = runKeyed(ctx, a.store, k,
-		func() (struct{}, error) { return struct{}{}, a.plug(ctx, tenant, netID, portID, spec, k) },
-		func(string) (struct{}, error) { return struct{}{}, nil }) // a plug answers 204: nothing to rebuild
+		func() (struct{}, error) { return struct{}{}, a.plug(ctx, tenant, netID, portID, spec, k) }, replayPlug)
 	return err
 }
+
+// keyedPlug checks a plug request and makes its keyed request.
+func (a *Agent) keyedPlug(ctx context.Context, tenant, netID, portID string, spec AttachmentSpec) (AttachmentSpec, keyed, error) {
+	spec, err := a.validAttachment(spec)
+	if err != nil {
+		return spec, keyed{}, err
+	}
+	k, err := keyedRequest(ctx, tenant, "plug", append([]string{netID, portID}, spec.fingerprintFields()...)...)
+	return spec, k, err
+}
+
+// replayPlug answers a retried plug: 204, nothing to rebuild.
+func replayPlug(string) (struct{}, error) { return struct{}{}, nil }
 
 func (a *Agent) plug(ctx context.Context, tenant, netID, portID string, spec AttachmentSpec, k keyed) error {
 	if _, err := a.store.port(ctx, tenant, netID, portID); err != nil {
