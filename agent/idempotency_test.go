@@ -3,9 +3,14 @@ package agent_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/quantum-agent/quantum-agent/agent"
 	"github.com/quantum-agent/quantum-agent/agent/agenttest"
@@ -287,4 +292,59 @@ func TestRetryLearnsFromTheDB(t *testing.T) {
 			t.Fatalf("another plug under a used key: %v, want mismatch", err)
 		}
 	})
+}
+
+// TestRetryAfterStalledDB is the case the key exists for: the Quantum DB
+// stalls (SIGSTOP), the create answers serviceUnavailable at its deadline,
+// the DB resumes and commits it; the retry with the same key answers that
+// network instead of making a second one.
+func TestRetryAfterStalledDB(t *testing.T) {
+	testbed.RequireRoot(t)
+	dir, err := os.MkdirTemp("", "qa-idem-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	db := testbed.StartQuantumDBAt(t, dir)
+	a := agenttest.NewAt(t, db.Endpoint, agenttest.DefaultConfig())
+	pidText, err := os.ReadFile(filepath.Join(db.Dir, "db.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(pidText)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// SIGCONT to a running process does nothing: the cleanup may repeat it.
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+
+	spec := agent.NetworkSpec{Name: "net1"}
+	stalled, cancel := context.WithTimeout(withKey(t, "k1"), time.Second)
+	defer cancel()
+	if _, err := a.CreateNetwork(stalled, "t1", spec); !errors.Is(err, agent.ErrUnavailable) {
+		t.Fatalf("create with the DB stopped: %v, want unavailable", err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	// The stalled create commits once the DB runs again.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if nets, _ := a.ListNetworks(ctx(t), "t1", false); len(nets) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the create sent to the stopped DB never committed")
+		}
+	}
+	n, err := a.CreateNetwork(withKey(t, "k1"), "t1", spec)
+	if err != nil {
+		t.Fatalf("retry after the DB resumed: %v", err)
+	}
+	nets, err := a.ListNetworks(ctx(t), "t1", false)
+	if err != nil || len(nets) != 1 || nets[0].ID != n.ID {
+		t.Fatalf("networks after the retry = %+v, %v; want only %s", nets, err, n.ID)
+	}
 }
