@@ -403,7 +403,7 @@ func (a *Agent) createPort(ctx context.Context, tenant, netID, state string, k k
 	return toPort(*row, nil), nil
 }
 
-// replayPort answers a retried create or plug with its port: as it is now,
+// replayPort answers a retried create with its port: as it is now,
 // or, deleted since, as it was made (state is the one asked for).
 func (a *Agent) replayPort(ctx context.Context, tenant, netID, id, state string) Port {
 	if p, err := a.GetPort(ctx, tenant, netID, id); err == nil {
