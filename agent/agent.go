@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -105,23 +106,50 @@ func (a *Agent) CreateNetwork(ctx context.Context, tenant string, spec NetworkSp
 		if err := a.validSegment(spec.Segment); err != nil {
 			return Network{}, err
 		}
-		return a.insertNetwork(ctx, tenant, spec.Name, spec.Segment)
+	}
+	k, err := keyedNetwork(ctx, tenant, spec)
+	if err != nil {
+		return Network{}, err
+	}
+	return runKeyed(ctx, a.store, k,
+		func() (Network, error) { return a.createNetwork(ctx, tenant, spec, k) },
+		func(id string) (Network, error) { return a.replayNetwork(ctx, tenant, id, spec), nil })
+}
+
+func keyedNetwork(ctx context.Context, tenant string, spec NetworkSpec) (keyed, error) {
+	seg := spec.Segment
+	return keyedRequest(ctx, tenant, "create-network", spec.Name, seg.Type, seg.PhysicalNetwork, strconv.Itoa(seg.SegmentationID))
+}
+
+func (a *Agent) createNetwork(ctx context.Context, tenant string, spec NetworkSpec, k keyed) (Network, error) {
+	if spec.Segment != (Segment{}) {
+		return a.insertNetwork(ctx, tenant, spec.Name, spec.Segment, k)
 	}
 	// Allocate: pick a free VLAN and insert; the unique index on segment_key
-	// rejects a VLAN another agent took meanwhile, and we pick again.
+	// rejects a VLAN another agent took meanwhile, and we pick again (unless
+	// what clashed is an earlier attempt under the same key: runKeyed answers).
 	for attempt := 0; attempt < 64; attempt++ {
 		seg, release, err := a.reserveVLAN(ctx)
 		if err != nil {
 			return Network{}, err
 		}
-		net, err := a.insertNetwork(ctx, tenant, spec.Name, seg)
+		net, err := a.insertNetwork(ctx, tenant, spec.Name, seg, k)
 		release()
-		if KindOf(err) == KindConflict {
+		if KindOf(err) == KindConflict && a.store.keyTaken(ctx, k) == nil {
 			continue
 		}
 		return net, err
 	}
 	return Network{}, newError(KindUnavailable, nil, "could not allocate a VLAN: too much contention, try again")
+}
+
+// replayNetwork answers a retried create with the network it made: as it is
+// now, or, deleted since, as it was asked for (the answer shows only the id).
+func (a *Agent) replayNetwork(ctx context.Context, tenant, id string, spec NetworkSpec) Network {
+	if n, err := a.store.network(ctx, tenant, id); err == nil {
+		return toNetwork(n)
+	}
+	return Network{ID: id, Tenant: tenant, Name: spec.Name, OpStatus: StatusUp, Segment: spec.Segment}
 }
 
 // reserveVLAN picks a segment that neither the DB nor an allocation in
@@ -163,9 +191,11 @@ func (a *Agent) rangesString() string {
 	return strings.Join(parts, ",")
 }
 
-func (a *Agent) insertNetwork(ctx context.Context, tenant, name string, seg Segment) (Network, error) {
+// insertNetwork inserts the network with k's record. Its id is chosen here,
+// not by the DB, so that the record can name it in the same transaction.
+func (a *Agent) insertNetwork(ctx context.Context, tenant, name string, seg Segment, k keyed) (Network, error) {
 	row := &qdb.Network{
-		UUID:            "net",
+		UUID:            uuid.NewString(),
 		TenantID:        tenant,
 		Name:            name,
 		NetworkType:     seg.Type,
@@ -178,14 +208,16 @@ func (a *Agent) insertNetwork(ctx context.Context, tenant, name string, seg Segm
 	if err != nil {
 		return Network{}, fmt.Errorf("build network insert: %w", err)
 	}
-	res, err := a.store.transact(ctx, ops)
+	keyOps, err := a.store.keyOps(k, row.UUID)
 	if err != nil {
+		return Network{}, err
+	}
+	if _, err := a.store.transact(ctx, append(ops, keyOps...)); err != nil {
 		if constraintOn(err) == "segment_key" {
 			return Network{}, newError(KindConflict, err, "Segment %s is already used by another network", describeSegment(seg))
 		}
 		return Network{}, err
 	}
-	row.UUID = res[0].UUID.GoUUID
 	return toNetwork(*row), nil
 }
 
@@ -338,23 +370,46 @@ func (a *Agent) CreatePort(ctx context.Context, tenant, netID, state string) (Po
 	if err != nil {
 		return Port{}, err
 	}
+	k, err := keyedRequest(ctx, tenant, "create-port", netID, state)
+	if err != nil {
+		return Port{}, err
+	}
+	return runKeyed(ctx, a.store, k,
+		func() (Port, error) { return a.createPort(ctx, tenant, netID, state, k) },
+		func(id string) (Port, error) { return a.replayPort(ctx, tenant, netID, id, state), nil })
+}
+
+// createPort inserts the port with k's record; the id is chosen here so
+// that the record can name it.
+func (a *Agent) createPort(ctx context.Context, tenant, netID, state string, k keyed) (Port, error) {
 	if _, err := a.store.network(ctx, tenant, netID); err != nil {
 		return Port{}, err
 	}
-	row := &qdb.Port{UUID: "port", Network: netID, TenantID: tenant, AdminState: state, CreatedAt: createdAt()}
+	row := &qdb.Port{UUID: uuid.NewString(), Network: netID, TenantID: tenant, AdminState: state, CreatedAt: createdAt()}
 	ops, err := a.store.client.Create(row)
 	if err != nil {
 		return Port{}, fmt.Errorf("build port insert: %w", err)
 	}
-	res, err := a.store.transact(ctx, ops)
+	keyOps, err := a.store.keyOps(k, row.UUID)
 	if err != nil {
+		return Port{}, err
+	}
+	if _, err := a.store.transact(ctx, append(ops, keyOps...)); err != nil {
 		if isReferentialIntegrity(err) {
 			return Port{}, networkNotFound(netID) // deleted meanwhile
 		}
 		return Port{}, err
 	}
-	row.UUID = res[0].UUID.GoUUID
 	return toPort(*row, nil), nil
+}
+
+// replayPort answers a retried create with its port: as it is now,
+// or, deleted since, as it was made (state is the one asked for).
+func (a *Agent) replayPort(ctx context.Context, tenant, netID, id, state string) Port {
+	if p, err := a.GetPort(ctx, tenant, netID, id); err == nil {
+		return p
+	}
+	return toPort(qdb.Port{UUID: id, Network: netID, AdminState: state}, nil)
 }
 
 func (a *Agent) SetPortState(ctx context.Context, tenant, netID, portID, state string) error {
@@ -428,10 +483,29 @@ func (a *Agent) GetAttachment(ctx context.Context, tenant, netID, portID string)
 }
 
 func (a *Agent) Plug(ctx context.Context, tenant, netID, portID string, spec AttachmentSpec) error {
-	spec, err := a.validAttachment(spec)
+	spec, k, err := a.keyedPlug(ctx, tenant, netID, portID, spec)
 	if err != nil {
 		return err
 	}
+	_, err = runKeyed(ctx, a.store, k,
+		func() (struct{}, error) { return struct{}{}, a.plug(ctx, tenant, netID, portID, spec, k) }, replayPlug)
+	return err
+}
+
+// keyedPlug checks a plug request and makes its keyed request.
+func (a *Agent) keyedPlug(ctx context.Context, tenant, netID, portID string, spec AttachmentSpec) (AttachmentSpec, keyed, error) {
+	spec, err := a.validAttachment(spec)
+	if err != nil {
+		return spec, keyed{}, err
+	}
+	k, err := keyedRequest(ctx, tenant, "plug", append([]string{netID, portID}, spec.fingerprintFields()...)...)
+	return spec, k, err
+}
+
+// replayPlug answers a retried plug: 204, nothing to rebuild.
+func replayPlug(string) (struct{}, error) { return struct{}{}, nil }
+
+func (a *Agent) plug(ctx context.Context, tenant, netID, portID string, spec AttachmentSpec, k keyed) error {
 	if _, err := a.store.port(ctx, tenant, netID, portID); err != nil {
 		return err
 	}
@@ -451,8 +525,18 @@ func (a *Agent) Plug(ctx context.Context, tenant, netID, portID string, spec Att
 	if err != nil {
 		return fmt.Errorf("build attachment insert: %w", err)
 	}
-	_, err = a.store.transact(ctx, ops)
+	keyOps, err := a.store.keyOps(k, portID)
+	if err != nil {
+		return err
+	}
+	_, err = a.store.transact(ctx, append(ops, keyOps...))
 	return a.plugError(err, spec.ID, netID, portID)
+}
+
+// fingerprintFields are the fields of a (normalised) plug request that
+// tell one plug from another, for the Idempotency-Key's fingerprint.
+func (spec AttachmentSpec) fingerprintFields() []string {
+	return []string{spec.ID, spec.Device, spec.MAC, spec.VMID, spec.Host}
 }
 
 // plugError turns what the DB said about an attachment insert into the API's
@@ -526,9 +610,19 @@ func (a *Agent) PlugIntoNetwork(ctx context.Context, tenant, netID string, spec 
 	if err != nil {
 		return Port{}, err
 	}
+	k, err := keyedRequest(ctx, tenant, "plug-into-network", append([]string{netID}, spec.fingerprintFields()...)...)
+	if err != nil {
+		return Port{}, err
+	}
+	return runKeyed(ctx, a.store, k,
+		func() (Port, error) { return a.plugIntoNetwork(ctx, tenant, netID, spec, k) },
+		func(portID string) (Port, error) { return a.replayPlugged(ctx, tenant, netID, portID, spec), nil })
+}
+
+func (a *Agent) plugIntoNetwork(ctx context.Context, tenant, netID string, spec AttachmentSpec, k keyed) (Port, error) {
 	for attempt := 0; attempt < 8; attempt++ {
-		port, err := a.plugIntoNetworkOnce(ctx, tenant, netID, spec)
-		if KindOf(err) == KindPortInUse {
+		port, err := a.plugIntoNetworkOnce(ctx, tenant, netID, spec, k)
+		if KindOf(err) == KindPortInUse && a.store.keyTaken(ctx, k) == nil {
 			continue // the free port we chose was taken meanwhile: choose again
 		}
 		return port, err
@@ -536,7 +630,17 @@ func (a *Agent) PlugIntoNetwork(ctx context.Context, tenant, netID string, spec 
 	return Port{}, newError(KindUnavailable, nil, "could not find a free port on network %s: too much contention, try again", netID)
 }
 
-func (a *Agent) plugIntoNetworkOnce(ctx context.Context, tenant, netID string, spec AttachmentSpec) (Port, error) {
+// replayPlugged answers a retried plug-into-network with the port it
+// plugged: as it is now, or, deleted since, as the plug left it.
+func (a *Agent) replayPlugged(ctx context.Context, tenant, netID, portID string, spec AttachmentSpec) Port {
+	if p, err := a.GetPort(ctx, tenant, netID, portID); err == nil {
+		return p
+	}
+	att := qdb.Attachment{InterfaceID: spec.ID, Port: portID, Network: netID, Status: StatusProvisioning}
+	return toPort(qdb.Port{UUID: portID, Network: netID, AdminState: PortActive}, &att)
+}
+
+func (a *Agent) plugIntoNetworkOnce(ctx context.Context, tenant, netID string, spec AttachmentSpec, k keyed) (Port, error) {
 	if _, err := a.store.network(ctx, tenant, netID); err != nil {
 		return Port{}, err
 	}
@@ -556,14 +660,17 @@ func (a *Agent) plugIntoNetworkOnce(ctx context.Context, tenant, netID string, s
 	taken := indexAttachmentsByPort(atts)
 	sortByCreation(ports, func(p qdb.Port) (int64, string) { return int64(p.CreatedAt), p.UUID })
 	var ops []ovsdb.Operation
-	port := qdb.Port{UUID: "port", Network: netID, TenantID: tenant, AdminState: PortActive, CreatedAt: createdAt()}
+	// A new port's id is chosen here, so that the attachment and the key's
+	// record can name it in the same transaction.
+	port := qdb.Port{UUID: uuid.NewString(), Network: netID, TenantID: tenant, AdminState: PortActive, CreatedAt: createdAt()}
+	isNew := true
 	for _, p := range ports {
 		if p.AdminState == PortActive && taken[p.UUID] == nil {
-			port = p
+			port, isNew = p, false
 			break
 		}
 	}
-	if port.UUID == "port" {
+	if isNew {
 		if ops, err = a.store.client.Create(&port); err != nil {
 			return Port{}, fmt.Errorf("build port insert: %w", err)
 		}
@@ -572,13 +679,13 @@ func (a *Agent) plugIntoNetworkOnce(ctx context.Context, tenant, netID string, s
 	if err != nil {
 		return Port{}, fmt.Errorf("build attachment insert: %w", err)
 	}
-	ops = append(ops, attOps...)
-	res, err := a.store.transact(ctx, ops)
+	keyOps, err := a.store.keyOps(k, port.UUID)
 	if err != nil {
-		return Port{}, a.plugError(err, spec.ID, netID, port.UUID)
+		return Port{}, err
 	}
-	if port.UUID == "port" {
-		port.UUID = res[0].UUID.GoUUID
+	ops = append(append(ops, attOps...), keyOps...)
+	if _, err := a.store.transact(ctx, ops); err != nil {
+		return Port{}, a.plugError(err, spec.ID, netID, port.UUID)
 	}
 	att := qdb.Attachment{InterfaceID: spec.ID, Port: port.UUID, Network: netID, Status: StatusProvisioning}
 	return toPort(port, &att), nil

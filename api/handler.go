@@ -161,6 +161,9 @@ func (h *handler) serve(w http.ResponseWriter, hr *http.Request, ep endpoint, ex
 	info := infoOf(hr)
 	ctx, cancel := context.WithTimeout(hr.Context(), h.cfg.timeout+extra)
 	defer cancel()
+	// Request metadata for every call, like a request id; only creates and
+	// plugs read it (agent.WithIdempotencyKey says why it is not an argument).
+	ctx = agent.WithIdempotencyKey(ctx, hr.Header.Get("Idempotency-Key"))
 	rep, err := ep(ctx, &request{Request: hr, w: w, info: info})
 	if err != nil {
 		h.writeFault(ctx, w, info, h.faultFor(ctx, err))

@@ -13,17 +13,18 @@ import (
 // FullDatabaseModel returns the DatabaseModel object to be used in libovsdb
 func FullDatabaseModel() (model.ClientDBModel, error) {
 	return model.NewClientDBModel("Quantum", map[string]model.Model{
-		"Attachment": &Attachment{},
-		"Chassis":    &Chassis{},
-		"Global":     &Global{},
-		"Network":    &Network{},
-		"Port":       &Port{},
+		"Attachment":  &Attachment{},
+		"Chassis":     &Chassis{},
+		"Global":      &Global{},
+		"Idempotency": &Idempotency{},
+		"Network":     &Network{},
+		"Port":        &Port{},
 	})
 }
 
 var schema = `{
   "name": "Quantum",
-  "version": "1.1.0",
+  "version": "1.2.0",
   "tables": {
     "Attachment": {
       "columns": {
@@ -154,6 +155,32 @@ var schema = `{
           "type": "integer"
         }
       },
+      "isRoot": true
+    },
+    "Idempotency": {
+      "columns": {
+        "created_at": {
+          "type": "integer"
+        },
+        "fingerprint": {
+          "type": "string"
+        },
+        "key": {
+          "type": "string"
+        },
+        "result": {
+          "type": "string"
+        },
+        "tenant_id": {
+          "type": "string"
+        }
+      },
+      "indexes": [
+        [
+          "tenant_id",
+          "key"
+        ]
+      ],
       "isRoot": true
     },
     "Network": {

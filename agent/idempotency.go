@@ -1,0 +1,262 @@
+package agent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ovn-kubernetes/libovsdb/client"
+	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/quantum-agent/quantum-agent/agent/qdb"
+)
+
+// The Idempotency-Key extension. A create or plug that ends in
+// serviceUnavailable (the Quantum DB stalled past the request's deadline)
+// may still commit once the DB answers again, so a plain retry could make
+// a second network. A request that carries a key has the key's record
+// inserted IN THE SAME TRANSACTION as what it creates, under the unique
+// index (tenant_id, key) of the Idempotency table: the record exists if and
+// only if the operation committed. A retry with the same key then finds it
+// and answers the first outcome without doing anything again.
+
+// IdempotencyKeyLifetime is how long a key's record is kept: a retry within
+// it is answered with the first outcome. SweepIdempotencyKeys deletes older
+// records; until a sweep runs they still answer.
+const IdempotencyKeyLifetime = 24 * time.Hour
+
+// maxIdempotencyKeyLen bounds a key as the Idempotency-Key extension does.
+const maxIdempotencyKeyLen = 255
+
+type idempotencyKeyCtx struct{}
+
+// WithIdempotencyKey returns ctx carrying the request's Idempotency-Key (""
+// carries none). The key is request metadata that cuts across the Service
+// methods, like a request id, rather than an argument of one of them: in
+// the context it reaches the create and plug methods, which read it, while
+// Service's signatures, implemented by fakes and checked by many tests,
+// stay as released.
+func WithIdempotencyKey(ctx context.Context, key string) context.Context {
+	if key == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, idempotencyKeyCtx{}, key)
+}
+
+// IdempotencyKey returns the key WithIdempotencyKey put in ctx, or "".
+func IdempotencyKey(ctx context.Context) string {
+	key, _ := ctx.Value(idempotencyKeyCtx{}).(string)
+	return key
+}
+
+// keyed is one create or plug made under an Idempotency-Key; the zero value
+// is a request without one, which behaves as if the extension did not exist.
+type keyed struct {
+	tenant      string
+	key         string
+	fingerprint string // what the request means, to tell a retry from a reuse
+}
+
+func (k keyed) given() bool { return k.key != "" }
+
+// keyedRequest reads the key from ctx and fingerprints the request: op names
+// the operation and fields are its URL ids and meaningful, normalised spec
+// fields, so a retry that differs only in ignored keys or spelling (state
+// "active") matches, and one that asks for something else does not.
+func keyedRequest(ctx context.Context, tenant, op string, fields ...string) (keyed, error) {
+	key := IdempotencyKey(ctx)
+	if key == "" {
+		return keyed{}, nil
+	}
+	if err := validIdempotencyKey(key); err != nil {
+		return keyed{}, err
+	}
+	return keyed{tenant: tenant, key: key, fingerprint: fingerprint(append([]string{op, tenant}, fields...))}, nil
+}
+
+// validIdempotencyKey checks the key before it reaches the DB (a NUL would
+// drop the whole connection): 1..255 bytes of visible ASCII.
+func validIdempotencyKey(key string) error {
+	if len(key) > maxIdempotencyKeyLen {
+		return newError(KindMalformed, nil, "Idempotency-Key is longer than %d bytes", maxIdempotencyKeyLen)
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return newError(KindMalformed, nil, "Idempotency-Key must be visible ASCII characters only")
+		}
+	}
+	return nil
+}
+
+// fingerprint hashes a list of strings; encoding them as a JSON array keeps
+// ["a","bc"] and ["ab","c"] apart.
+func fingerprint(parts []string) string {
+	b, _ := json.Marshal(parts) // a []string always encodes
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// runKeyed runs a create or plug under k. A key already recorded answers
+// with its outcome (replay of the recorded result id) or, recorded for
+// another request, with KindIdempotencyMismatch; otherwise do runs, with the
+// key's record in its transaction. When do fails, the key is read once more
+// from the DB itself: an attempt the cache did not show yet (a concurrent
+// one, or one that committed after its client gave up) may have taken it,
+// and then its outcome is the answer, whatever the failure said (its index
+// clash, or the plug's own alreadyAttached). Without a key, runKeyed is do.
+func runKeyed[T any](ctx context.Context, s *Store, k keyed, do func() (T, error), replay func(result string) (T, error)) (T, error) {
+	if !k.given() {
+		return do()
+	}
+	var zero T
+	rec, err := s.recordedKey(ctx, k)
+	if err != nil {
+		return zero, err
+	}
+	if rec == nil {
+		out, err := do()
+		if err == nil || KindOf(err) == KindUnavailable {
+			return out, err // done, or the DB did not answer: the client retries
+		}
+		if rec = s.keyTaken(ctx, k); rec == nil {
+			return out, err
+		}
+	}
+	result, err := k.outcome(rec)
+	if err != nil {
+		return zero, err
+	}
+	s.log.DebugContext(ctx, "answered a retry with its first outcome", "tenant", k.tenant, "idempotency_key", k.key, "result", result)
+	return replay(result)
+}
+
+// outcome is what a recorded key answers this request with.
+func (k keyed) outcome(rec *qdb.Idempotency) (string, error) {
+	if rec.Fingerprint != k.fingerprint {
+		return "", newError(KindIdempotencyMismatch, nil, "The Idempotency-Key %s of tenant %s was already used for a different request", k.key, k.tenant)
+	}
+	return rec.Result, nil
+}
+
+// keyOps returns the insert of k's record with the operation's result (the
+// id it created, or the port it plugged), to go into the operation's own
+// transaction; none without a key.
+func (s *Store) keyOps(k keyed, result string) ([]ovsdb.Operation, error) {
+	if !k.given() {
+		return nil, nil
+	}
+	ops, err := s.client.Create(&qdb.Idempotency{
+		TenantID: k.tenant, Key: k.key, Fingerprint: k.fingerprint, Result: result, CreatedAt: createdAt(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build idempotency key insert: %w", err)
+	}
+	return ops, nil
+}
+
+// recordedKey looks k up in the cache (through the schema's unique index):
+// the fast path, which may lag behind the DB.
+func (s *Store) recordedKey(ctx context.Context, k keyed) (*qdb.Idempotency, error) {
+	rec := &qdb.Idempotency{TenantID: k.tenant, Key: k.key}
+	switch err := s.client.Get(ctx, rec); {
+	case err == nil:
+		return rec, nil
+	case errors.Is(err, client.ErrNotFound):
+		return nil, nil
+	default:
+		return nil, unavailable(err)
+	}
+}
+
+// keyTaken is committedKey for a failed attempt: nil when the key is free
+// or cannot be read now (the attempt's own failure is then the answer).
+func (s *Store) keyTaken(ctx context.Context, k keyed) *qdb.Idempotency {
+	if !k.given() {
+		return nil
+	}
+	rec, err := s.committedKey(ctx, k)
+	if err != nil {
+		s.log.WarnContext(ctx, "cannot read an idempotency key back after a failed attempt", "tenant", k.tenant, "idempotency_key", k.key, "err", err)
+		return nil
+	}
+	return rec
+}
+
+// committedKey reads k's record from the DB with a select, not from the
+// cache. The same read-only transaction selects Global.generation, and the
+// cache is awaited up to it: so whatever the record answers (the network it
+// created), a following read finds, as after any successful write.
+func (s *Store) committedKey(ctx context.Context, k keyed) (*qdb.Idempotency, error) {
+	ops := []ovsdb.Operation{
+		{Op: ovsdb.OperationSelect, Table: qdb.IdempotencyTable, Where: []ovsdb.Condition{
+			ovsdb.NewCondition("tenant_id", ovsdb.ConditionEqual, k.tenant),
+			ovsdb.NewCondition("key", ovsdb.ConditionEqual, k.key),
+		}},
+		{Op: ovsdb.OperationSelect, Table: qdb.GlobalTable, Columns: []string{"generation"},
+			Where: []ovsdb.Condition{ovsdb.NewCondition("_uuid", ovsdb.ConditionEqual, ovsdb.UUID{GoUUID: s.globalID})}},
+	}
+	res, err := s.client.Transact(ctx, ops...)
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("Quantum DB select of an idempotency key: %w", err))
+	}
+	if err := checkResults(res, ops); err != nil {
+		return nil, err
+	}
+	if len(res[1].Rows) == 1 {
+		if err := s.awaitGeneration(ctx, toInt(res[1].Rows[0]["generation"])); err != nil {
+			return nil, err
+		}
+	}
+	if len(res[0].Rows) == 0 {
+		return nil, nil
+	}
+	rec := &qdb.Idempotency{}
+	if err := s.decodeRow(&res[0].Rows[0], rec); err != nil {
+		return nil, fmt.Errorf("decode idempotency key row: %w", err)
+	}
+	return rec, nil
+}
+
+// decodeRow fills a model from a row a select returned.
+func (s *Store) decodeRow(row *ovsdb.Row, m model.Model) error {
+	dbModel := s.client.Cache().DatabaseModel()
+	info, err := dbModel.NewModelInfo(m)
+	if err != nil {
+		return err
+	}
+	return dbModel.Mapper.GetRowData(row, info)
+}
+
+// SweepIdempotencyKeys deletes the records of keys used more than olderThan
+// ago (IdempotencyKeyLifetime in production) and returns how many it
+// deleted. It looks in the cache first and writes only when some record is
+// that old, so it is cheap to call often. Nothing in the agent calls it:
+// the daemon (or the reconciler) calls it periodically, e.g. every hour.
+func (s *Store) SweepIdempotencyKeys(ctx context.Context, olderThan time.Duration) (int, error) {
+	cutoff := int(time.Now().Add(-olderThan).UnixNano())
+	var old []qdb.Idempotency
+	err := s.client.WhereCache(func(r *qdb.Idempotency) bool { return r.CreatedAt < cutoff }).List(ctx, &old)
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	if len(old) == 0 {
+		return 0, nil
+	}
+	// One delete with the condition, evaluated by the server: also takes
+	// the records that aged since the cache was read.
+	row := &qdb.Idempotency{}
+	ops, err := s.client.WhereAll(row, model.Condition{Field: &row.CreatedAt, Function: ovsdb.ConditionLessThan, Value: cutoff}).Delete()
+	if err != nil {
+		return 0, fmt.Errorf("build idempotency key sweep: %w", err)
+	}
+	res, err := s.transact(ctx, ops)
+	if err != nil {
+		return 0, fmt.Errorf("sweep idempotency keys: %w", err)
+	}
+	return res[0].Count, nil
+}
