@@ -235,8 +235,8 @@ func (s *Store) decodeRow(row *ovsdb.Row, m model.Model) error {
 // SweepIdempotencyKeys deletes the records of keys used more than olderThan
 // ago (IdempotencyKeyLifetime in production) and returns how many it
 // deleted. It looks in the cache first and writes only when some record is
-// that old, so it is cheap to call often. Nothing in the agent calls it:
-// the daemon (or the reconciler) calls it periodically, e.g. every hour.
+// that old, so it is cheap to call often. The reconciler calls it every
+// idempotencySweepEvery.
 func (s *Store) SweepIdempotencyKeys(ctx context.Context, olderThan time.Duration) (int, error) {
 	cutoff := int(time.Now().Add(-olderThan).UnixNano())
 	var old []qdb.Idempotency

@@ -48,6 +48,8 @@ func NewReconciler(store *Store, dp Datapath, host string, resync time.Duration,
 func (r *Reconciler) Run(ctx context.Context) error {
 	ticker := time.NewTicker(r.resync)
 	defer ticker.Stop()
+	sweep := time.NewTicker(idempotencySweepEvery)
+	defer sweep.Stop()
 	retry := time.NewTimer(0) // the first pass runs at once
 	defer retry.Stop()
 	backoff := 100 * time.Millisecond
@@ -59,6 +61,9 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		case <-r.dp.Changes():
 		case <-ticker.C:
 		case <-retry.C:
+		case <-sweep.C:
+			r.sweepIdempotencyKeys(ctx)
+			continue
 		}
 		start := time.Now()
 		// A panic in a library under the pass (libovsdb, netlink) fails the
@@ -76,6 +81,26 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		r.log.Warn("reconcile pass failed; retrying", "err", err, "retry_in", backoff)
 		retry.Reset(backoff)
 		backoff = min(backoff*2, 10*time.Second)
+	}
+}
+
+// idempotencySweepEvery is how often expired Idempotency-Key records are
+// deleted. Every agent sweeps; the first to do so deletes, the others then
+// find nothing old in their caches and write nothing.
+const idempotencySweepEvery = 10 * time.Minute
+
+func (r *Reconciler) sweepIdempotencyKeys(ctx context.Context) {
+	err := guard.Call(r.log, r.store.panics, "idempotency sweep", func() error {
+		sctx, cancel := context.WithTimeout(ctx, passTimeout)
+		defer cancel()
+		n, err := r.store.SweepIdempotencyKeys(sctx, IdempotencyKeyLifetime)
+		if n > 0 {
+			r.log.Info("expired Idempotency-Key records deleted", "count", n)
+		}
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
+		r.log.Warn("sweeping expired Idempotency-Key records failed; next sweep later", "err", err)
 	}
 }
 

@@ -145,6 +145,14 @@ func TestStalledQuantumDBNoticed(t *testing.T) {
 	}
 	t.Cleanup(resume)
 
+	// Sent before the agent notices: the DB gets it but cannot answer, so the
+	// outcome is unknown; the keyed retry below tells.
+	inflight := make(chan [2]string, 1)
+	go func() {
+		id, code, body := raw.createNetwork("demo", "in-flight", "key-in-flight-1")
+		inflight <- [2]string{id, fmt.Sprintf("%d %s", code, body)}
+	}()
+
 	waitStatus(t, c, "not ready with the DB stalled", 30*time.Second, func(st *client.AgentStatus) bool {
 		return !st.Ready && strings.Contains(st.Reason, "Quantum DB")
 	})
@@ -154,19 +162,38 @@ func TestStalledQuantumDBNoticed(t *testing.T) {
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "nothing was changed") {
 		t.Fatalf("create with the DB known stalled: %d %s, want 503 saying nothing was changed", code, body)
 	}
+	first := <-inflight
+	t.Logf("create in flight when the DB stalled: %s", first[1])
+	if first[0] == "" && !strings.Contains(first[1], "may or may not") {
+		t.Fatalf("in-flight create: %s, want 503 saying the outcome is unknown", first[1])
+	}
 	resume()
 	waitStatus(t, c, "ready again", 60*time.Second, func(st *client.AgentStatus) bool { return st.Ready })
 	if id, code, body := raw.createNetwork("demo", "after-stall", ""); id == "" {
 		t.Fatalf("create after the DB came back: %d %s", code, body)
 	}
+	retried, code, body := raw.createNetwork("demo", "in-flight", "key-in-flight-1")
+	if retried == "" || (first[0] != "" && retried != first[0]) {
+		t.Fatalf("keyed retry of the in-flight create: %d %s (first answer %s)", code, body, first[1])
+	}
 	nets, err := c.ListNetworksDetail(ctxT(t), "demo", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	inFlight := 0
 	for _, n := range nets {
-		if n.Name == "during-stall" {
+		switch n.Name {
+		case "during-stall":
 			t.Fatalf("a write refused with 'nothing was changed' exists: %+v", n)
+		case "in-flight":
+			inFlight++
+			if n.ID != retried {
+				t.Fatalf("network in-flight is %s, the keyed retry answered %s", n.ID, retried)
+			}
 		}
+	}
+	if inFlight != 1 {
+		t.Fatalf("%d networks named in-flight after a create and its keyed retry, want 1", inFlight)
 	}
 	if !p.alive() {
 		t.Fatal("agent exited")
