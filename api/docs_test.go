@@ -28,7 +28,7 @@ func TestVersions(t *testing.T) {
 
 func TestExtensions(t *testing.T) {
 	h := testHandler(t, newBackend(t))
-	wantAliases := []string{"provider", "attachment-status", "vif-binding", "attachments", "wait"}
+	wantAliases := []string{"provider", "attachment-status", "vif-binding", "attachments", "wait", "idempotency-key"}
 	for _, ver := range []string{v10, v11} {
 		for _, f := range []format{formatJSON, formatXML} {
 			t.Run(ver+"/"+formatName(f), func(t *testing.T) {

@@ -41,6 +41,8 @@ func extensions() []extensionView {
 			"List the attachments of a network, and plug an attachment into a free or new port."),
 		ext("wait", "Wait for Attachment",
 			"GET .../attachment?wait=UP&timeout=30 blocks until the attachment has the status (or FAILED)."),
+		ext("idempotency-key", "Idempotency Key",
+			"An Idempotency-Key request header on a create or plug makes its retry answer the first outcome."),
 	}
 }
 

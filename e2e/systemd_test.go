@@ -274,7 +274,7 @@ func TestMetricsReadyzAndStatus(t *testing.T) {
 	s.qdb.Stop()
 	pollUntil(t, "/readyz 503 naming the Quantum DB", func() (string, bool) {
 		out, err := exec.Command("ip", "netns", "exec", s.hv.NetNS, "curl", "-s", "-m", "20", "-w", " %{http_code}", "http://127.0.0.1:9697/readyz").CombinedOutput()
-		return string(out), err == nil && strings.Contains(string(out), "not ready: not connected to the Quantum DB") && strings.HasSuffix(string(out), " 503")
+		return string(out), err == nil && strings.Contains(string(out), "not ready: Quantum DB: not connected") && strings.HasSuffix(string(out), " 503")
 	})
 	out, err = s.quantumctl(t, "status")
 	if err == nil || !strings.Contains(out, "NOT CONNECTED") || !strings.Contains(out, "not ready") {
