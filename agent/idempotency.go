@@ -200,7 +200,7 @@ func (s *Store) committedKey(ctx context.Context, k keyed) (*qdb.Idempotency, er
 		{Op: ovsdb.OperationSelect, Table: qdb.GlobalTable, Columns: []string{"generation"},
 			Where: []ovsdb.Condition{ovsdb.NewCondition("_uuid", ovsdb.ConditionEqual, ovsdb.UUID{GoUUID: s.globalID})}},
 	}
-	res, err := s.client.Transact(ctx, ops...)
+	res, err := s.conn.Transact(ctx, ops...)
 	if err != nil {
 		return nil, unavailable(fmt.Errorf("Quantum DB select of an idempotency key: %w", err))
 	}
