@@ -63,9 +63,17 @@ func benchServer(b *testing.B, endpoint string) *http.Client {
 }
 
 func call(b *testing.B, c *http.Client, method, path, body string, want int) string {
+	return callKeyed(b, c, method, path, body, "", want)
+}
+
+// callKeyed is call with an Idempotency-Key ("" for none).
+func callKeyed(b *testing.B, c *http.Client, method, path, body, key string, want int) string {
 	req, _ := http.NewRequest(method, "http://quantum"+path, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
 	}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -113,22 +121,38 @@ func BenchmarkAPIGetNetworkDetail(b *testing.B) {
 
 // BenchmarkAPICreatePortAndPlug: what a compute driver does per VIF: create
 // a port, then plug an interface into it (two durable DB transactions).
+// BenchmarkAPICreatePortAndPlug: create an ACTIVE port and plug it, without
+// and with an Idempotency-Key on both requests (api/client sends one on every
+// create and plug: its record is one more row in the same transaction).
 func BenchmarkAPICreatePortAndPlug(b *testing.B) {
 	for _, db := range benchDBs() {
-		b.Run(db.name, func(b *testing.B) {
-			c := benchServer(b, db.start(b))
-			net := idOf(b, call(b, c, "POST", "/v1.1/tenants/t/networks", `{"network":{"name":"bench"}}`, 202), "network")
-			var seq atomic.Int64
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					port := idOf(b, call(b, c, "POST", "/v1.1/tenants/t/networks/"+net+"/ports", `{"port":{"state":"ACTIVE"}}`, 202), "port")
-					n := seq.Add(1)
-					call(b, c, "PUT", "/v1.1/tenants/t/networks/"+net+"/ports/"+port+"/attachment",
-						fmt.Sprintf(`{"attachment":{"id":"vif-%d","device":"tap%d"}}`, n, n), 204)
+		for _, keyed := range []bool{false, true} {
+			name := db.name
+			if keyed {
+				name += "/idempotency-key"
+			}
+			b.Run(name, func(b *testing.B) {
+				c := benchServer(b, db.start(b))
+				net := idOf(b, call(b, c, "POST", "/v1.1/tenants/t/networks", `{"network":{"name":"bench"}}`, 202), "network")
+				var seq atomic.Int64
+				key := func(n int64, what string) string {
+					if !keyed {
+						return ""
+					}
+					return fmt.Sprintf("bench-%s-%d", what, n)
 				}
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						n := seq.Add(1)
+						port := idOf(b, callKeyed(b, c, "POST", "/v1.1/tenants/t/networks/"+net+"/ports",
+							`{"port":{"state":"ACTIVE"}}`, key(n, "port"), 202), "port")
+						callKeyed(b, c, "PUT", "/v1.1/tenants/t/networks/"+net+"/ports/"+port+"/attachment",
+							fmt.Sprintf(`{"attachment":{"id":"vif-%d","device":"tap%d"}}`, n, n), key(n, "plug"), 204)
+					}
+				})
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "plugs/s")
 			})
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "plugs/s")
-		})
+		}
 	}
 }
