@@ -3,9 +3,9 @@ package agent
 import "context"
 
 // Hooks for idempotency_test.go. Each runs a create or plug under ctx's key
-// as the method does, with meanwhile called after the look at the cache for
-// the key and before the operation: as if another attempt under the same key
-// committed in that gap, which otherwise takes a lucky race.
+// as the method does, with meanwhile called just before the operation: as if
+// another attempt under the same key committed then, which otherwise takes a
+// lucky race.
 
 func CreateNetworkInterleaved(a *Agent, ctx context.Context, tenant string, spec NetworkSpec, meanwhile func()) (Network, error) {
 	k, err := keyedNetwork(ctx, tenant, spec)

@@ -5,11 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/ovn-kubernetes/libovsdb/client"
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
@@ -101,32 +99,24 @@ func fingerprint(parts []string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// runKeyed runs a create or plug under k. A key already recorded answers
-// with its outcome (replay of the recorded result id) or, recorded for
-// another request, with KindIdempotencyMismatch; otherwise do runs, with the
-// key's record in its transaction. When do fails, the key is read once more
-// from the DB itself: an attempt the cache did not show yet (a concurrent
-// one, or one that committed after its client gave up) may have taken it,
-// and then its outcome is the answer, whatever the failure said (its index
-// clash, or the plug's own alreadyAttached). Without a key, runKeyed is do.
+// runKeyed runs a create or plug under k. do runs first, with the key's
+// record in its transaction: the common case, a first attempt, costs no
+// look-up at all. When do fails, the key is read from the DB: an earlier
+// attempt that committed (its answer lost, or given as 503) or a concurrent
+// one holds it, and then its outcome is the answer, whatever the failure
+// said (the index clash on the key, or the plug's own alreadyAttached), or
+// KindIdempotencyMismatch when it was recorded for another request.
+// Without a key, runKeyed is do.
 func runKeyed[T any](ctx context.Context, s *Store, k keyed, do func() (T, error), replay func(result string) (T, error)) (T, error) {
-	if !k.given() {
-		return do()
+	out, err := do()
+	if !k.given() || err == nil || KindOf(err) == KindUnavailable {
+		return out, err // done, or the DB did not answer: the client retries
+	}
+	rec := s.keyTaken(ctx, k)
+	if rec == nil {
+		return out, err
 	}
 	var zero T
-	rec, err := s.recordedKey(ctx, k)
-	if err != nil {
-		return zero, err
-	}
-	if rec == nil {
-		out, err := do()
-		if err == nil || KindOf(err) == KindUnavailable {
-			return out, err // done, or the DB did not answer: the client retries
-		}
-		if rec = s.keyTaken(ctx, k); rec == nil {
-			return out, err
-		}
-	}
 	result, err := k.outcome(rec)
 	if err != nil {
 		return zero, err
@@ -159,22 +149,8 @@ func (s *Store) keyOps(k keyed, result string) ([]ovsdb.Operation, error) {
 	return ops, nil
 }
 
-// recordedKey looks k up in the cache (through the schema's unique index):
-// the fast path, which may lag behind the DB.
-func (s *Store) recordedKey(ctx context.Context, k keyed) (*qdb.Idempotency, error) {
-	rec := &qdb.Idempotency{TenantID: k.tenant, Key: k.key}
-	switch err := s.client.Get(ctx, rec); {
-	case err == nil:
-		return rec, nil
-	case errors.Is(err, client.ErrNotFound):
-		return nil, nil
-	default:
-		return nil, unavailable(err)
-	}
-}
-
-// keyTaken is committedKey for a failed attempt: nil when the key is free
-// or cannot be read now (the attempt's own failure is then the answer).
+// keyTaken reads k's record after a failed attempt: nil when the key is
+// free or cannot be read now (the attempt's own failure is then the answer).
 func (s *Store) keyTaken(ctx context.Context, k keyed) *qdb.Idempotency {
 	if !k.given() {
 		return nil
@@ -234,28 +210,21 @@ func (s *Store) decodeRow(row *ovsdb.Row, m model.Model) error {
 
 // SweepIdempotencyKeys deletes the records of keys used more than olderThan
 // ago (IdempotencyKeyLifetime in production) and returns how many it
-// deleted. It looks in the cache first and writes only when some record is
-// that old, so it is cheap to call often. The reconciler calls it every
-// idempotencySweepEvery.
+// deleted: one delete whose condition the server evaluates (the records are
+// not in the cache). It needs no read-your-writes barrier, so it does not
+// bump Global.generation and wakes no other agent.
 func (s *Store) SweepIdempotencyKeys(ctx context.Context, olderThan time.Duration) (int, error) {
 	cutoff := int(time.Now().Add(-olderThan).UnixNano())
-	var old []qdb.Idempotency
-	err := s.client.WhereCache(func(r *qdb.Idempotency) bool { return r.CreatedAt < cutoff }).List(ctx, &old)
-	if err != nil {
-		return 0, unavailable(err)
-	}
-	if len(old) == 0 {
-		return 0, nil
-	}
-	// One delete with the condition, evaluated by the server: also takes
-	// the records that aged since the cache was read.
 	row := &qdb.Idempotency{}
 	ops, err := s.client.WhereAll(row, model.Condition{Field: &row.CreatedAt, Function: ovsdb.ConditionLessThan, Value: cutoff}).Delete()
 	if err != nil {
 		return 0, fmt.Errorf("build idempotency key sweep: %w", err)
 	}
-	res, err := s.transact(ctx, ops)
+	res, err := s.conn.Transact(ctx, ops...)
 	if err != nil {
+		return 0, unavailable(fmt.Errorf("sweep idempotency keys: %w", err))
+	}
+	if err := checkResults(res, ops); err != nil {
 		return 0, fmt.Errorf("sweep idempotency keys: %w", err)
 	}
 	return res[0].Count, nil

@@ -85,9 +85,10 @@ func (r *Reconciler) Run(ctx context.Context) error {
 }
 
 // idempotencySweepEvery is how often expired Idempotency-Key records are
-// deleted. Every agent sweeps; the first to do so deletes, the others then
-// find nothing old in their caches and write nothing.
-const idempotencySweepEvery = 10 * time.Minute
+// deleted (they live IdempotencyKeyLifetime, 24 h, at least). Every agent
+// sweeps: one small transaction an hour each; after the first, the others
+// delete nothing.
+const idempotencySweepEvery = time.Hour
 
 func (r *Reconciler) sweepIdempotencyKeys(ctx context.Context) {
 	err := guard.Call(r.log, r.store.panics, "idempotency sweep", func() error {

@@ -125,7 +125,7 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 		UpdateFunc: func(table string, _, m model.Model) { onEvent(table, m) },
 		DeleteFunc: func(table string, _ model.Model) { onEvent(table, nil) },
 	})
-	err = guard.Call(log, cfg.Panics, "quantum db monitor", func() error { _, err := c.MonitorAll(ctx); return err })
+	err = guard.Call(log, cfg.Panics, "quantum db monitor", func() error { _, err := c.Monitor(ctx, newMonitor(c)); return err })
 	if err != nil {
 		c.Close()
 		return nil, unavailable(fmt.Errorf("monitor Quantum DB: %w", err))
@@ -136,6 +136,20 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 	}
 	s.conn.Start()
 	return s, nil
+}
+
+// newMonitor asks for every table the agent reads from its cache. Not the
+// Idempotency table: its records are only read back, with a select, by a
+// retry whose attempt failed (idempotency.go), so monitoring them would make
+// every agent receive and keep every key that any client ever sent.
+func newMonitor(c client.Client) *client.Monitor {
+	return c.NewMonitor(
+		client.WithTable(&qdb.Global{}),
+		client.WithTable(&qdb.Network{}),
+		client.WithTable(&qdb.Port{}),
+		client.WithTable(&qdb.Attachment{}),
+		client.WithTable(&qdb.Chassis{}),
+	)
 }
 
 // ID identifies this Quantum DB: the UUID of its Global row, the same on

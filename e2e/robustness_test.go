@@ -389,3 +389,34 @@ func waitPIDGone(t *testing.T, pid int) {
 	}
 	t.Fatalf("pid %d still there", pid)
 }
+
+// TestStalledOVSDBNoticed: the hypervisor's Open_vSwitch database stopping
+// (SIGSTOP) is noticed the same way: the agent reports not ready, naming
+// that database, and is ready again once it answers, with the wiring as it
+// was.
+func TestStalledOVSDBNoticed(t *testing.T) {
+	s := newSandbox(t)
+	p := s.start(t)
+	c := client.New(s.socket, client.WithTimeout(20*time.Second))
+	waitStatus(t, c, "ready", 60*time.Second, func(st *client.AgentStatus) bool { return st.Ready })
+	pid := readPID(t, filepath.Join(s.hv.Dir, "ovsdb.pid"))
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			_ = syscall.Kill(pid, syscall.SIGCONT)
+		}
+	}
+	t.Cleanup(resume)
+	waitStatus(t, c, "not ready with the Open_vSwitch DB stalled", 30*time.Second, func(st *client.AgentStatus) bool {
+		return !st.Ready && strings.Contains(st.Reason, "Open_vSwitch database") && strings.Contains(st.Reason, "probe")
+	})
+	resume()
+	waitStatus(t, c, "ready again", 60*time.Second, func(st *client.AgentStatus) bool { return st.Ready })
+	if !p.alive() {
+		t.Fatal("agent exited")
+	}
+}
