@@ -1,6 +1,10 @@
 package agent
 
-import "context"
+import (
+	"context"
+
+	"github.com/quantum-agent/quantum-agent/internal/dbconn"
+)
 
 // Datapath is what the reconciler drives: OVS (ovs/) or Linux bridges
 // (linuxbridge/). It is level-triggered: Sync is handed the whole desired
@@ -18,8 +22,22 @@ type Datapath interface {
 	Changes() <-chan struct{}
 	// Ready returns nil when the datapath can be wired into, else why not.
 	Ready() error
+	// Warnings are problems that do not stop wiring but need an operator
+	// (e.g. a netdev bridge without userspace TSO); none: nil.
+	Warnings() []string
 	// Close releases connections; it does not unwire anything.
 	Close() error
+}
+
+// ConnectionReporter is implemented by a datapath that has a database
+// connection of its own (OVS: the Open_vSwitch DB), for readiness, status
+// and metrics.
+type ConnectionReporter interface {
+	// Connected: the connection is up and the server answered its last probe.
+	Connected() bool
+	// Health is "" when Connected, else why not.
+	Health() string
+	ConnStats() dbconn.Stats
 }
 
 // DeadVLAN is the tag a port gets while it must pass no traffic (admin DOWN

@@ -54,6 +54,7 @@ func (d *Datapath) Wired() map[string]agent.WiredPort {
 func (d *Datapath) Start(context.Context) error { return nil }
 func (d *Datapath) Changes() <-chan struct{}    { return d.changes }
 func (d *Datapath) Ready() error                { return nil }
+func (d *Datapath) Warnings() []string          { return nil }
 func (d *Datapath) Close() error                { return nil }
 
 func (d *Datapath) Sync(_ context.Context, desired []agent.WiredPort) ([]agent.PortState, error) {

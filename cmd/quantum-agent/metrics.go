@@ -28,14 +28,6 @@ type parts struct {
 	agent *agent.Agent
 }
 
-// connectionReporter is implemented by a datapath that has a database
-// connection of its own (OVS: the Open_vSwitch DB).
-type connectionReporter interface {
-	Connected() bool
-	Health() string
-	ConnStats() dbconn.Stats
-}
-
 // newMetrics builds the agent's registry: Go and process collectors, build
 // info, the agent's and the API's metrics, and the state gauges computed
 // at scrape time. It is built even without --metrics-listen (the counters
@@ -52,7 +44,7 @@ func (d *daemon) newMetrics(ag *agent.Agent, dp agent.Datapath) (*prometheus.Reg
 	}, func() float64 { return 1 }))
 	reg.MustRegister(agent.NewStateCollector(ag))
 	rc := &robustnessCollector{d: d, store: ag.Store()}
-	if c, ok := dp.(connectionReporter); ok {
+	if c, ok := dp.(agent.ConnectionReporter); ok {
 		rc.dp = c
 	}
 	reg.MustRegister(rc)
@@ -64,7 +56,7 @@ func (d *daemon) newMetrics(ag *agent.Agent, dp agent.Datapath) (*prometheus.Reg
 type robustnessCollector struct {
 	d     *daemon
 	store *agent.Store
-	dp    connectionReporter // nil: the datapath has no database of its own
+	dp    agent.ConnectionReporter // nil: the datapath has no database of its own
 }
 
 var (
@@ -110,7 +102,7 @@ func (d *daemon) watchConnections(ctx context.Context, wg *sync.WaitGroup, m *ag
 		go func() { defer wg.Done(); m.WatchConnection(ctx, db, connected, time.Second, d.log) }()
 	}
 	watch("quantum", p.store.Connected)
-	if c, ok := p.dp.(connectionReporter); ok {
+	if c, ok := p.dp.(agent.ConnectionReporter); ok {
 		watch("open_vswitch", c.Connected)
 	}
 }
@@ -129,10 +121,7 @@ func readiness(p *parts) error {
 // warnings are the datapath's problems that do not stop wiring but need an
 // operator; they show in /readyz, /status and systemd's STATUS= line.
 func warnings(p *parts) []string {
-	if w, ok := p.dp.(interface{ Warnings() []string }); ok {
-		return w.Warnings()
-	}
-	return nil
+	return p.dp.Warnings()
 }
 
 // serveMetrics serves /metrics, /healthz and /readyz on --metrics-listen.

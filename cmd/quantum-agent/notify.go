@@ -10,6 +10,7 @@ import (
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
 
+	"github.com/quantum-agent/quantum-agent/agent"
 	"github.com/quantum-agent/quantum-agent/api"
 )
 
@@ -149,7 +150,7 @@ func (d *daemon) status(p *parts) api.Status {
 	if p.rec.LastPass().IsZero() {
 		st.LastPass = time.Time{}
 	}
-	if c, ok := p.dp.(connectionReporter); ok {
+	if c, ok := p.dp.(agent.ConnectionReporter); ok {
 		st.Databases = append(st.Databases, api.DatabaseStatus{Name: "open_vswitch", Endpoints: []string{d.cfg.OVSDB}, Connected: c.Connected()})
 	}
 	if err := readiness(p); err != nil {
