@@ -392,18 +392,7 @@ func TestUnansweringDBIsServiceUnavailable(t *testing.T) {
 	// One try: this test is about the agent's answer, not the client's retries.
 	c := client.New(s.socket, client.WithTimeout(20*time.Second), client.WithRetry(client.RetryPolicy{Attempts: 1}))
 	ctx := ctxT(t)
-	pid := readPID(t, filepath.Join(s.qdb.Dir, "db.pid"))
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	resumed := false
-	resume := func() {
-		if !resumed {
-			resumed = true
-			_ = syscall.Kill(pid, syscall.SIGCONT)
-		}
-	}
-	t.Cleanup(resume)
+	resume := freeze(t, readPID(t, filepath.Join(s.qdb.Dir, "db.pid")))
 	_, err := c.CreateNetwork(ctx, "demo", client.NetworkRequest{Name: "stuck"})
 	if !errors.Is(err, client.ErrUnavailable) {
 		t.Fatalf("create with the DB stopped: %v, want service unavailable", err)

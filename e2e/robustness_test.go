@@ -96,6 +96,20 @@ func (p *agentProc) alive() bool {
 	}
 }
 
+// freeze stops process pid (SIGSTOP: its sockets stay open, nothing
+// answers) and returns the function that lets it go on (SIGCONT); the
+// test's cleanup calls it too, at most once in all.
+func freeze(t *testing.T, pid int) func() {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	thaw := func() { once.Do(func() { _ = syscall.Kill(pid, syscall.SIGCONT) }) }
+	t.Cleanup(thaw)
+	return thaw
+}
+
 // waitStatus polls the agent's /status until cond holds; it returns how long
 // that took, for the log (never asserted: the machine is shared).
 func waitStatus(t *testing.T, c *client.Client, what string, limit time.Duration, cond func(*client.AgentStatus) bool) time.Duration {
@@ -132,18 +146,7 @@ func TestStalledQuantumDBNoticed(t *testing.T) {
 	raw := newRawAPI(s.socket)
 	waitStatus(t, c, "ready", 60*time.Second, func(st *client.AgentStatus) bool { return st.Ready })
 
-	pid := readPID(t, filepath.Join(s.qdb.Dir, "db.pid"))
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	resumed := false
-	resume := func() {
-		if !resumed {
-			resumed = true
-			_ = syscall.Kill(pid, syscall.SIGCONT)
-		}
-	}
-	t.Cleanup(resume)
+	resume := freeze(t, readPID(t, filepath.Join(s.qdb.Dir, "db.pid")))
 
 	// Sent before the agent notices: the DB gets it but cannot answer, so the
 	// outcome is unknown; the keyed retry below tells.
@@ -230,17 +233,7 @@ func TestFrozenLeaderFailover(t *testing.T) {
 
 	leader := cluster.Leader()
 	pid := leader.PID()
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	thawed := false
-	thaw := func() {
-		if !thawed {
-			thawed = true
-			_ = syscall.Kill(pid, syscall.SIGCONT)
-		}
-	}
-	t.Cleanup(thaw)
+	thaw := freeze(t, pid)
 	t.Logf("froze leader member %d (pid %d)", leader.Index, pid)
 
 	start := time.Now()
@@ -399,18 +392,7 @@ func TestStalledOVSDBNoticed(t *testing.T) {
 	p := s.start(t)
 	c := client.New(s.socket, client.WithTimeout(20*time.Second))
 	waitStatus(t, c, "ready", 60*time.Second, func(st *client.AgentStatus) bool { return st.Ready })
-	pid := readPID(t, filepath.Join(s.hv.Dir, "ovsdb.pid"))
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	resumed := false
-	resume := func() {
-		if !resumed {
-			resumed = true
-			_ = syscall.Kill(pid, syscall.SIGCONT)
-		}
-	}
-	t.Cleanup(resume)
+	resume := freeze(t, readPID(t, filepath.Join(s.hv.Dir, "ovsdb.pid")))
 	waitStatus(t, c, "not ready with the Open_vSwitch DB stalled", 30*time.Second, func(st *client.AgentStatus) bool {
 		return !st.Ready && strings.Contains(st.Reason, "Open_vSwitch database") && strings.Contains(st.Reason, "probe")
 	})
