@@ -155,9 +155,9 @@ func (a *Agent) replayNetwork(ctx context.Context, tenant, id string, spec Netwo
 // reserveVLAN picks a segment that neither the DB nor an allocation in
 // flight on this agent holds, and reserves it until release is called.
 func (a *Agent) reserveVLAN(ctx context.Context) (Segment, func(), error) {
-	var nets []qdb.Network
-	if err := a.store.client.List(ctx, &nets); err != nil {
-		return Segment{}, nil, unavailable(err)
+	nets, err := a.store.listNetworks(ctx)
+	if err != nil {
+		return Segment{}, nil, err
 	}
 	used := make(map[string]bool, len(nets))
 	for _, n := range nets {
@@ -204,15 +204,14 @@ func (a *Agent) insertNetwork(ctx context.Context, tenant, name string, seg Segm
 		SegmentKey:      segmentKey(seg, uuid.NewString()),
 		CreatedAt:       createdAt(),
 	}
-	ops, err := a.store.client.Create(row)
-	if err != nil {
-		return Network{}, fmt.Errorf("build network insert: %w", err)
+	ops, err := a.store.insertNetworkOps(nil, row)
+	if err == nil {
+		ops, err = a.store.keyOps(ops, k, row.UUID)
 	}
-	keyOps, err := a.store.keyOps(k, row.UUID)
 	if err != nil {
 		return Network{}, err
 	}
-	if _, err := a.store.transact(ctx, append(ops, keyOps...)); err != nil {
+	if _, err := a.store.transact(ctx, ops); err != nil {
 		if constraintOn(err) == "segment_key" {
 			return Network{}, newError(KindConflict, err, "Segment %s is already used by another network", describeSegment(seg))
 		}
@@ -295,19 +294,11 @@ func (a *Agent) RenameNetwork(ctx context.Context, tenant, netID, name string) e
 	if _, err := a.store.network(ctx, tenant, netID); err != nil {
 		return err
 	}
-	row := &qdb.Network{UUID: netID, Name: name}
-	ops, err := a.store.client.Where(row).Update(row, &row.Name)
-	if err != nil {
-		return fmt.Errorf("build network update: %w", err)
-	}
-	res, err := a.store.transact(ctx, ops)
+	ops, err := a.store.renameNetworkOps(nil, netID, name)
 	if err != nil {
 		return err
 	}
-	if res[0].Count == 0 {
-		return networkNotFound(netID)
-	}
-	return nil
+	return a.store.transactOrNotFound(ctx, ops, networkNotFound(netID))
 }
 
 func (a *Agent) DeleteNetwork(ctx context.Context, tenant, netID string) error {
@@ -321,26 +312,15 @@ func (a *Agent) DeleteNetwork(ctx context.Context, tenant, netID string) error {
 	}
 	// Ports go with the network, in the same transaction. An attachment made
 	// meanwhile still references the network, and the DB refuses the delete.
-	ops, err := a.store.client.WhereCache(func(p *qdb.Port) bool { return p.Network == netID }).Delete()
+	ops, err := a.store.deleteNetworkOps(nil, netID)
 	if err != nil {
-		return fmt.Errorf("build port deletes: %w", err)
-	}
-	netOps, err := a.store.client.Where(&qdb.Network{UUID: netID}).Delete()
-	if err != nil {
-		return fmt.Errorf("build network delete: %w", err)
-	}
-	ops = append(ops, netOps...)
-	res, err := a.store.transact(ctx, ops)
-	if err != nil {
-		if isReferentialIntegrity(err) {
-			return newError(KindNetworkInUse, err, "Unable to remove the network %s: an attachment was plugged meanwhile", netID)
-		}
 		return err
 	}
-	if res[len(res)-1].Count == 0 {
-		return networkNotFound(netID)
+	err = a.store.transactOrNotFound(ctx, ops, networkNotFound(netID))
+	if isReferentialIntegrity(err) {
+		return newError(KindNetworkInUse, err, "Unable to remove the network %s: an attachment was plugged meanwhile", netID)
 	}
-	return nil
+	return err
 }
 
 // ---- ports ----
@@ -386,15 +366,14 @@ func (a *Agent) createPort(ctx context.Context, tenant, netID, state string, k k
 		return Port{}, err
 	}
 	row := &qdb.Port{UUID: uuid.NewString(), Network: netID, TenantID: tenant, AdminState: state, CreatedAt: createdAt()}
-	ops, err := a.store.client.Create(row)
-	if err != nil {
-		return Port{}, fmt.Errorf("build port insert: %w", err)
+	ops, err := a.store.insertPortOps(nil, row)
+	if err == nil {
+		ops, err = a.store.keyOps(ops, k, row.UUID)
 	}
-	keyOps, err := a.store.keyOps(k, row.UUID)
 	if err != nil {
 		return Port{}, err
 	}
-	if _, err := a.store.transact(ctx, append(ops, keyOps...)); err != nil {
+	if _, err := a.store.transact(ctx, ops); err != nil {
 		if isReferentialIntegrity(err) {
 			return Port{}, networkNotFound(netID) // deleted meanwhile
 		}
@@ -420,17 +399,12 @@ func (a *Agent) SetPortState(ctx context.Context, tenant, netID, portID, state s
 	if _, err := a.store.port(ctx, tenant, netID, portID); err != nil {
 		return err
 	}
-	row := &qdb.Port{UUID: portID, AdminState: state}
-	ops, err := a.store.client.Where(row).Update(row, &row.AdminState)
-	if err != nil {
-		return fmt.Errorf("build port update: %w", err)
-	}
-	res, err := a.store.transact(ctx, ops)
+	ops, err := a.store.setPortStateOps(nil, portID, state)
 	if err != nil {
 		return err
 	}
-	if res[0].Count == 0 {
-		return portNotFound(netID, portID)
+	if err := a.store.transactOrNotFound(ctx, ops, portNotFound(netID, portID)); err != nil {
+		return err
 	}
 	return nil
 }
@@ -444,21 +418,15 @@ func (a *Agent) DeletePort(ctx context.Context, tenant, netID, portID string) er
 	} else if att != nil {
 		return portInUse(portID, att.InterfaceID)
 	}
-	ops, err := a.store.client.Where(&qdb.Port{UUID: portID}).Delete()
+	ops, err := a.store.deletePortOps(nil, portID)
 	if err != nil {
-		return fmt.Errorf("build port delete: %w", err)
-	}
-	res, err := a.store.transact(ctx, ops)
-	if err != nil {
-		if isReferentialIntegrity(err) {
-			return newError(KindPortInUse, err, "Port %s has an attachment plugged meanwhile", portID)
-		}
 		return err
 	}
-	if res[0].Count == 0 {
-		return portNotFound(netID, portID)
+	err = a.store.transactOrNotFound(ctx, ops, portNotFound(netID, portID))
+	if isReferentialIntegrity(err) {
+		return newError(KindPortInUse, err, "Port %s has an attachment plugged meanwhile", portID)
 	}
-	return nil
+	return err
 }
 
 func portInUse(portID, ifaceID string) *Error {
@@ -521,15 +489,14 @@ func (a *Agent) plug(ctx context.Context, tenant, netID, portID string, spec Att
 	} else if att != nil {
 		return portInUse(portID, att.InterfaceID)
 	}
-	ops, err := a.store.client.Create(a.attachmentRow(spec, portID, netID))
-	if err != nil {
-		return fmt.Errorf("build attachment insert: %w", err)
+	ops, err := a.store.insertAttachmentOps(nil, a.attachmentRow(spec, portID, netID))
+	if err == nil {
+		ops, err = a.store.keyOps(ops, k, portID)
 	}
-	keyOps, err := a.store.keyOps(k, portID)
 	if err != nil {
 		return err
 	}
-	_, err = a.store.transact(ctx, append(ops, keyOps...))
+	_, err = a.store.transact(ctx, ops)
 	return a.plugError(err, spec.ID, netID, portID)
 }
 
@@ -581,9 +548,9 @@ func (a *Agent) Unplug(ctx context.Context, tenant, netID, portID string) error 
 	if err != nil || att == nil {
 		return err // nothing plugged: a no-op, as released
 	}
-	ops, err := a.store.client.Where(&qdb.Attachment{UUID: att.UUID}).Delete()
+	ops, err := a.store.deleteAttachmentOps(nil, att.UUID)
 	if err != nil {
-		return fmt.Errorf("build attachment delete: %w", err)
+		return err
 	}
 	_, err = a.store.transact(ctx, ops)
 	return err
@@ -671,19 +638,17 @@ func (a *Agent) plugIntoNetworkOnce(ctx context.Context, tenant, netID string, s
 		}
 	}
 	if isNew {
-		if ops, err = a.store.client.Create(&port); err != nil {
-			return Port{}, fmt.Errorf("build port insert: %w", err)
-		}
+		ops, err = a.store.insertPortOps(ops, &port)
 	}
-	attOps, err := a.store.client.Create(a.attachmentRow(spec, port.UUID, netID))
-	if err != nil {
-		return Port{}, fmt.Errorf("build attachment insert: %w", err)
+	if err == nil {
+		ops, err = a.store.insertAttachmentOps(ops, a.attachmentRow(spec, port.UUID, netID))
 	}
-	keyOps, err := a.store.keyOps(k, port.UUID)
+	if err == nil {
+		ops, err = a.store.keyOps(ops, k, port.UUID)
+	}
 	if err != nil {
 		return Port{}, err
 	}
-	ops = append(append(ops, attOps...), keyOps...)
 	if _, err := a.store.transact(ctx, ops); err != nil {
 		return Port{}, a.plugError(err, spec.ID, netID, port.UUID)
 	}

@@ -176,9 +176,9 @@ func (a *Agent) Counts(ctx context.Context) (Counts, error) {
 // vlanUsage returns, per physical network with a pool, the pool's size and
 // how many of its VLAN ids no network holds.
 func (a *Agent) vlanUsage(ctx context.Context) (size, free map[string]int, err error) {
-	var nets []qdb.Network
-	if err := a.store.client.List(ctx, &nets); err != nil {
-		return nil, nil, unavailable(err)
+	nets, err := a.store.listNetworks(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	size = a.pool.size()
 	free = make(map[string]int, len(size))

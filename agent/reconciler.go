@@ -205,12 +205,10 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap snapshot, states []Po
 		if !ok || (a.Status == st.Status && a.Reason == st.Reason) {
 			continue
 		}
-		row := &qdb.Attachment{UUID: a.UUID, Status: st.Status, Reason: st.Reason}
-		op, err := r.store.client.Where(row).Update(row, &row.Status, &row.Reason)
-		if err != nil {
-			return fmt.Errorf("build status update: %w", err)
+		var err error
+		if ops, err = r.store.setStatusOps(ops, a.UUID, st.Status, st.Reason); err != nil {
+			return err
 		}
-		ops = append(ops, op...)
 		r.log.Info("attachment status", "attachment", a.InterfaceID, "port", a.Port, "device", a.Device, "status", st.Status, "reason", st.Reason)
 	}
 	if len(ops) == 0 {
