@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
@@ -48,8 +47,6 @@ func New(store *Store, cfg Config, log *slog.Logger) *Agent {
 
 // Store returns the agent's store (for the reconciler and status reports).
 func (a *Agent) Store() *Store { return a.store }
-
-// ---- networks ----
 
 func (a *Agent) ListNetworks(ctx context.Context, tenant string, withPorts bool) ([]Network, error) {
 	snap, err := a.store.snapshot(ctx)
@@ -323,8 +320,6 @@ func (a *Agent) DeleteNetwork(ctx context.Context, tenant, netID string) error {
 	return err
 }
 
-// ---- ports ----
-
 func (a *Agent) ListPorts(ctx context.Context, tenant, netID string) ([]Port, error) {
 	n, err := a.GetNetwork(ctx, tenant, netID, true)
 	if err != nil {
@@ -436,8 +431,6 @@ func portInUse(portID, ifaceID string) *Error {
 func alreadyAttached(ifaceID, portID string) *Error {
 	return newError(KindAlreadyAttached, nil, "The attachment %s is already plugged into port %s", ifaceID, portID)
 }
-
-// ---- attachments ----
 
 func (a *Agent) GetAttachment(ctx context.Context, tenant, netID, portID string) (*Attachment, error) {
 	if _, err := a.store.port(ctx, tenant, netID, portID); err != nil {
@@ -655,24 +648,6 @@ func (a *Agent) plugIntoNetworkOnce(ctx context.Context, tenant, netID string, s
 	att := qdb.Attachment{InterfaceID: spec.ID, Port: port.UUID, Network: netID, Status: StatusProvisioning}
 	return toPort(port, &att), nil
 }
-
-// createdAt stamps a new row; lists are in creation order, as users expect
-// (and as the released Quantum answered).
-func createdAt() int { return int(time.Now().UnixNano()) }
-
-// sortByCreation orders items by creation time, then id for a stable order.
-func sortByCreation[T any](items []T, key func(T) (int64, string)) {
-	sort.SliceStable(items, func(i, j int) bool {
-		ti, idi := key(items[i])
-		tj, idj := key(items[j])
-		if ti != tj {
-			return ti < tj
-		}
-		return idi < idj
-	})
-}
-
-// ---- validation ----
 
 const maxNameLen = 255
 
