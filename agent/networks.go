@@ -3,48 +3,15 @@ package agent
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strconv"
-	"strings"
-	"sync"
 
 	"github.com/google/uuid"
 
 	"github.com/quantum-agent/quantum-agent/agent/qdb"
 )
 
-// Config is what the agent itself needs to know about its host.
-type Config struct {
-	// Host is this agent's name: attachments default to it, the reconciler
-	// wires only its attachments, and the datapath marks what it owns with it.
-	Host string
-	// VLANRanges is --network-vlan-ranges: the pools networks get VLANs from.
-	VLANRanges []VLANRange
-	// PhysicalNetworks are further physical networks provider networks may
-	// name (from --bridge-mappings / --interface-mappings).
-	PhysicalNetworks []string
-}
-
-// Agent implements Service on top of the Store.
-type Agent struct {
-	store *Store
-	cfg   Config
-	log   *slog.Logger
-	pool  vlanPool
-
-	allocMu  sync.Mutex
-	inFlight map[string]bool // segment keys being inserted by this agent now
-}
-
-var _ Service = (*Agent)(nil)
-
-// New returns an agent serving from store.
-func New(store *Store, cfg Config, log *slog.Logger) *Agent {
-	return &Agent{store: store, cfg: cfg, log: log, pool: vlanPool{ranges: cfg.VLANRanges}, inFlight: map[string]bool{}}
-}
-
-// Store returns the agent's store (for the reconciler and status reports).
-func (a *Agent) Store() *Store { return a.store }
+// Networks: a tenant's layer-2 networks, each with the segment that carries
+// it (given by a provider request or allocated from the VLAN pools).
 
 func (a *Agent) ListNetworks(ctx context.Context, tenant string, withPorts bool) ([]Network, error) {
 	snap, err := a.store.snapshot(ctx)
@@ -145,45 +112,6 @@ func (a *Agent) replayNetwork(ctx context.Context, tenant, id string, spec Netwo
 		return toNetwork(n)
 	}
 	return Network{ID: id, Tenant: tenant, Name: spec.Name, OpStatus: StatusUp, Segment: spec.Segment}
-}
-
-// reserveVLAN picks a segment that neither the DB nor an allocation in
-// flight on this agent holds, and reserves it until release is called.
-func (a *Agent) reserveVLAN(ctx context.Context) (Segment, func(), error) {
-	nets, err := a.store.listNetworks(ctx)
-	if err != nil {
-		return Segment{}, nil, err
-	}
-	used := make(map[string]bool, len(nets))
-	for _, n := range nets {
-		used[n.SegmentKey] = true
-	}
-	a.allocMu.Lock()
-	defer a.allocMu.Unlock()
-	seg, ok := a.pool.pick(func(k string) bool { return used[k] || a.inFlight[k] })
-	if !ok {
-		return Segment{}, nil, newError(KindOverLimit, nil, "No VLAN left in the network VLAN ranges %s", a.rangesString())
-	}
-	key := segmentKey(seg, "")
-	a.inFlight[key] = true
-	return seg, func() {
-		a.allocMu.Lock()
-		delete(a.inFlight, key)
-		a.allocMu.Unlock()
-	}, nil
-}
-
-func (a *Agent) rangesString() string {
-	var parts []string
-	for _, r := range a.cfg.VLANRanges {
-		if r.Max > 0 {
-			parts = append(parts, fmt.Sprintf("%s:%d:%d", r.PhysicalNetwork, r.Min, r.Max))
-		}
-	}
-	if len(parts) == 0 {
-		return "(none configured)"
-	}
-	return strings.Join(parts, ",")
 }
 
 // insertNetwork inserts the network with k's record. Its id is chosen here,
