@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"slices"
 
 	"github.com/quantum-agent/quantum-agent/agent/qdb"
 )
@@ -54,34 +53,4 @@ func (s *Store) RegisterChassis(ctx context.Context, c Chassis) error {
 		return fmt.Errorf("register chassis %s: %w", c.Name, err)
 	}
 	return nil
-}
-
-// fillPeers sets the Peers of this host's VXLAN ports: the VTEPs of the
-// other hosts that have attachments on the same network. Hosts without a
-// Chassis row or VTEP address are left out (they cannot terminate tunnels).
-func (r *Reconciler) fillPeers(ctx context.Context, snap snapshot, desired []WiredPort) {
-	chassis, err := r.store.listChassis(ctx)
-	if err != nil {
-		r.log.Warn("cannot read Chassis rows; VXLAN ports get no peers this pass", "err", err)
-		return
-	}
-	vtep := make(map[string]string, len(chassis))
-	for _, c := range chassis {
-		vtep[c.Name] = c.VtepIP
-	}
-	peers := map[string][]string{} // network -> VTEPs of other hosts
-	for _, a := range snap.attachments {
-		if ip := vtep[a.Host]; a.Host != r.host && ip != "" && ip != vtep[r.host] {
-			peers[a.Network] = append(peers[a.Network], ip)
-		}
-	}
-	for n, ips := range peers {
-		slices.Sort(ips)
-		peers[n] = slices.Compact(ips)
-	}
-	for i := range desired {
-		if desired[i].Segment.Type == NetworkTypeVXLAN {
-			desired[i].Peers = peers[desired[i].NetworkID]
-		}
-	}
 }

@@ -146,3 +146,13 @@ func (a *Agent) rangesString() string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// contains reports whether the pool may hand out vlan on physnet.
+func (p vlanPool) contains(physnet string, vlan int) bool {
+	for _, r := range p.ranges {
+		if r.PhysicalNetwork == physnet && r.Max > 0 && vlan >= r.Min && vlan <= r.Max {
+			return true
+		}
+	}
+	return false
+}
