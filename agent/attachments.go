@@ -103,7 +103,7 @@ func (a *Agent) plug(ctx context.Context, tenant, netID, portID string, spec Att
 	}
 	ops, err := a.store.insertAttachmentOps(nil, a.attachmentRow(spec, portID, netID))
 	if err == nil {
-		ops, err = a.store.keyOps(ops, k, portID)
+		ops, err = a.store.insertKeyOps(ops, k, portID)
 	}
 	if err != nil {
 		return err
@@ -244,7 +244,7 @@ func (a *Agent) plugIntoNetworkOnce(ctx context.Context, tenant, netID string, s
 		ops, err = a.store.insertAttachmentOps(ops, a.attachmentRow(spec, port.UUID, netID))
 	}
 	if err == nil {
-		ops, err = a.store.keyOps(ops, k, port.UUID)
+		ops, err = a.store.insertKeyOps(ops, k, port.UUID)
 	}
 	if err != nil {
 		return Port{}, err

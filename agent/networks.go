@@ -129,7 +129,7 @@ func (a *Agent) insertNetwork(ctx context.Context, tenant, name string, seg Segm
 	}
 	ops, err := a.store.insertNetworkOps(nil, row)
 	if err == nil {
-		ops, err = a.store.keyOps(ops, k, row.UUID)
+		ops, err = a.store.insertKeyOps(ops, k, row.UUID)
 	}
 	if err != nil {
 		return Network{}, err

@@ -53,7 +53,7 @@ func (a *Agent) createPort(ctx context.Context, tenant, netID, state string, k k
 	row := &qdb.Port{UUID: uuid.NewString(), Network: netID, TenantID: tenant, AdminState: state, CreatedAt: createdAt()}
 	ops, err := a.store.insertPortOps(nil, row)
 	if err == nil {
-		ops, err = a.store.keyOps(ops, k, row.UUID)
+		ops, err = a.store.insertKeyOps(ops, k, row.UUID)
 	}
 	if err != nil {
 		return Port{}, err

@@ -15,10 +15,10 @@ import (
 // exists). Its records are not in the cache (newMonitor): they are read back
 // with a select and swept with a delete the server evaluates.
 
-// keyOps appends the insert of k's record with the operation's result (the
-// id it created, or the port it plugged), to go into the operation's own
-// transaction; none without a key.
-func (s *Store) keyOps(ops []ovsdb.Operation, k keyed, result string) ([]ovsdb.Operation, error) {
+// insertKeyOps appends the insert of k's record with the operation's result
+// (the id it created, or the port it plugged), to go into the operation's
+// own transaction; nothing without a key.
+func (s *Store) insertKeyOps(ops []ovsdb.Operation, k keyed, result string) ([]ovsdb.Operation, error) {
 	if !k.given() {
 		return ops, nil
 	}

@@ -6,6 +6,10 @@ import (
 	"strings"
 )
 
+// Checks of requests before they reach the Quantum DB, each refusal naming
+// the field (store_text.go's checkText is the last guard behind these).
+
+// validSegment checks the segment a provider create-network asks for.
 func (a *Agent) validSegment(seg Segment) error {
 	bad := func(format string, args ...any) error { return newError(KindMalformed, nil, format, args...) }
 	switch seg.Type {
