@@ -26,8 +26,7 @@ func TestMetrics(t *testing.T) {
 	reg.MustRegister(agent.NewStateCollector(a))
 
 	dp := agenttest.NewDatapath(agent.StatusUp)
-	rec := agent.NewReconciler(a.Store(), dp, "hv-test", time.Hour, agenttest.Logger(t))
-	rec.SetMetrics(m)
+	rec := agent.NewReconciler(a.Store(), dp, "hv-test", time.Hour, m, agenttest.Logger(t))
 	c, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = rec.Run(c); close(done) }()

@@ -1,5 +1,10 @@
 package agent
 
+import (
+	"sort"
+	"time"
+)
+
 // Admin states of a port (API.md: exactly ACTIVE or DOWN, default DOWN).
 const (
 	PortActive = "ACTIVE"
@@ -100,4 +105,20 @@ func PortOpStatus(state string, att *Attachment) string {
 	default:
 		return att.Status
 	}
+}
+
+// createdAt stamps a new row; lists are in creation order, as users expect
+// (and as the released Quantum answered).
+func createdAt() int { return int(time.Now().UnixNano()) }
+
+// sortByCreation orders items by creation time, then id for a stable order.
+func sortByCreation[T any](items []T, key func(T) (int64, string)) {
+	sort.SliceStable(items, func(i, j int) bool {
+		ti, idi := key(items[i])
+		tj, idj := key(items[j])
+		if ti != tj {
+			return ti < tj
+		}
+		return idi < idj
+	})
 }

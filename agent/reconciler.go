@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,12 +37,13 @@ type Reconciler struct {
 }
 
 // NewReconciler returns a reconciler for host; resync is the period of the
-// safety-net full pass that runs even without events.
-func NewReconciler(store *Store, dp Datapath, host string, resync time.Duration, log *slog.Logger) *Reconciler {
+// safety-net full pass that runs even without events. It records its passes
+// and plug-to-UP times in metrics (nil: nowhere).
+func NewReconciler(store *Store, dp Datapath, host string, resync time.Duration, metrics *Metrics, log *slog.Logger) *Reconciler {
 	if resync <= 0 {
 		resync = 30 * time.Second
 	}
-	return &Reconciler{store: store, dp: dp, host: host, resync: resync, log: log}
+	return &Reconciler{store: store, dp: dp, host: host, resync: resync, metrics: metrics, log: log}
 }
 
 // Run reconciles until ctx ends. Failed passes are retried with backoff.
@@ -205,12 +207,10 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap snapshot, states []Po
 		if !ok || (a.Status == st.Status && a.Reason == st.Reason) {
 			continue
 		}
-		row := &qdb.Attachment{UUID: a.UUID, Status: st.Status, Reason: st.Reason}
-		op, err := r.store.client.Where(row).Update(row, &row.Status, &row.Reason)
-		if err != nil {
-			return fmt.Errorf("build status update: %w", err)
+		var err error
+		if ops, err = r.store.setStatusOps(ops, a.UUID, st.Status, st.Reason); err != nil {
+			return err
 		}
-		ops = append(ops, op...)
 		r.log.Info("attachment status", "attachment", a.InterfaceID, "port", a.Port, "device", a.Device, "status", st.Status, "reason", st.Reason)
 	}
 	if len(ops) == 0 {
@@ -221,4 +221,34 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap snapshot, states []Po
 		r.metrics.observeUp(byIface, states)
 	}
 	return err
+}
+
+// fillPeers sets the Peers of this host's VXLAN ports: the VTEPs of the
+// other hosts that have attachments on the same network. Hosts without a
+// Chassis row or VTEP address are left out (they cannot terminate tunnels).
+func (r *Reconciler) fillPeers(ctx context.Context, snap snapshot, desired []WiredPort) {
+	chassis, err := r.store.listChassis(ctx)
+	if err != nil {
+		r.log.Warn("cannot read Chassis rows; VXLAN ports get no peers this pass", "err", err)
+		return
+	}
+	vtep := make(map[string]string, len(chassis))
+	for _, c := range chassis {
+		vtep[c.Name] = c.VtepIP
+	}
+	peers := map[string][]string{} // network -> VTEPs of other hosts
+	for _, a := range snap.attachments {
+		if ip := vtep[a.Host]; a.Host != r.host && ip != "" && ip != vtep[r.host] {
+			peers[a.Network] = append(peers[a.Network], ip)
+		}
+	}
+	for n, ips := range peers {
+		slices.Sort(ips)
+		peers[n] = slices.Compact(ips)
+	}
+	for i := range desired {
+		if desired[i].Segment.Type == NetworkTypeVXLAN {
+			desired[i].Peers = peers[desired[i].NetworkID]
+		}
+	}
 }

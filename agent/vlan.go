@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strconv"
@@ -105,4 +106,53 @@ func segmentKey(seg Segment, salt string) string {
 	default:
 		return "local:" + salt
 	}
+}
+
+// reserveVLAN picks a segment that neither the DB nor an allocation in
+// flight on this agent holds, and reserves it until release is called.
+func (a *Agent) reserveVLAN(ctx context.Context) (Segment, func(), error) {
+	nets, err := a.store.listNetworks(ctx)
+	if err != nil {
+		return Segment{}, nil, err
+	}
+	used := make(map[string]bool, len(nets))
+	for _, n := range nets {
+		used[n.SegmentKey] = true
+	}
+	a.allocMu.Lock()
+	defer a.allocMu.Unlock()
+	seg, ok := a.pool.pick(func(k string) bool { return used[k] || a.inFlight[k] })
+	if !ok {
+		return Segment{}, nil, newError(KindOverLimit, nil, "No VLAN left in the network VLAN ranges %s", a.rangesString())
+	}
+	key := segmentKey(seg, "")
+	a.inFlight[key] = true
+	return seg, func() {
+		a.allocMu.Lock()
+		delete(a.inFlight, key)
+		a.allocMu.Unlock()
+	}, nil
+}
+
+func (a *Agent) rangesString() string {
+	var parts []string
+	for _, r := range a.cfg.VLANRanges {
+		if r.Max > 0 {
+			parts = append(parts, fmt.Sprintf("%s:%d:%d", r.PhysicalNetwork, r.Min, r.Max))
+		}
+	}
+	if len(parts) == 0 {
+		return "(none configured)"
+	}
+	return strings.Join(parts, ",")
+}
+
+// contains reports whether the pool may hand out vlan on physnet.
+func (p vlanPool) contains(physnet string, vlan int) bool {
+	for _, r := range p.ranges {
+		if r.PhysicalNetwork == physnet && r.Max > 0 && vlan >= r.Min && vlan <= r.Max {
+			return true
+		}
+	}
+	return false
 }

@@ -74,7 +74,7 @@ func (d *Datapath) Sync(_ context.Context, desired []agent.WiredPort) ([]agent.P
 
 // StartReconciler runs a reconciler of a on dp until the test ends.
 func StartReconciler(t testing.TB, a *agent.Agent, dp agent.Datapath, host string) *agent.Reconciler {
-	rec := agent.NewReconciler(a.Store(), dp, host, 0, Logger(t))
+	rec := agent.NewReconciler(a.Store(), dp, host, 0, nil, Logger(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = rec.Run(ctx); close(done) }()

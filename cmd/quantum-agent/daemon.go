@@ -84,9 +84,8 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	ag := agent.New(store, agent.Config{Host: cfg.Host, VLANRanges: cfg.VLANRanges, PhysicalNetworks: physnets}, log)
 	watchdog := watchdogInterval(log)
-	rec := agent.NewReconciler(store, dp, cfg.Host, resyncPeriod(cfg.Resync, watchdog, log), log.With("component", "reconciler"))
 	reg, agentMetrics, apiMetrics := d.newMetrics(ag, dp)
-	rec.SetMetrics(agentMetrics)
+	rec := agent.NewReconciler(store, dp, cfg.Host, resyncPeriod(cfg.Resync, watchdog, log), agentMetrics, log.With("component", "reconciler"))
 
 	ln, err := d.apiListener()
 	if err != nil {
