@@ -93,8 +93,9 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	parts := &parts{store: store, dp: dp, rec: rec, agent: ag}
-	handler := api.WithStatus(api.NewHandler(ag, log, api.WithTimeout(cfg.RequestTimeout)), func() api.Status { return d.status(parts) })
-	srv := api.NewServer(apiMetrics.Wrap(handler), log)
+	handler := api.NewHandler(ag, log, api.WithTimeout(cfg.RequestTimeout), api.WithMetrics(apiMetrics),
+		api.WithStatus(func() api.Status { return d.status(parts) }))
+	srv := api.NewServer(handler, log)
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
