@@ -178,11 +178,10 @@ func (d *daemon) startDatapath(ctx context.Context, quantumDBID string) (agent.D
 	if d.cfg.Datapath == "linuxbridge" {
 		return d.startLinuxBridge(ctx, quantumDBID)
 	}
-	// The Open_vSwitch client takes its level at start: a SIGHUP change of
-	// libovsdb_log_level reaches the Quantum DB client only.
-	lvl := d.cfg.LibovsdbLogLevel
+	// Both libovsdb clients log through d.libLog: SIGHUP's
+	// libovsdb_log_level reaches them alike.
 	dp, err := ovs.New(ovs.Config{OVSDB: d.cfg.OVSDB, Bridge: d.cfg.IntegrationBridge,
-		DatapathType: d.cfg.OVSDatapathType, Host: d.cfg.Host, ClientLogLevel: &lvl,
+		DatapathType: d.cfg.OVSDatapathType, Host: d.cfg.Host, LibLogger: d.libLog,
 		BridgeMappings: d.cfg.BridgeMappings, QuantumDBID: quantumDBID, Panics: d.panics}, d.log.With("component", "ovs"))
 	if err != nil {
 		return nil, err
