@@ -71,10 +71,10 @@ func NewHandler(svc agent.Service, log *slog.Logger, opts ...Option) http.Handle
 // panics, hands the request to the mux and, with WithMetrics, records it
 // under the route pattern the mux matched.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	r, info := prepare(r)
 	if m := h.cfg.metrics; m != nil {
+		start := time.Now()
 		// Deferred first, so it runs last: after a recovered panic's fault.
 		defer func() { m.observe(r, sw.statusCode(), time.Since(start)) }()
 	}
