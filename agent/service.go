@@ -6,8 +6,11 @@ import "context"
 // tenant-scoped. A network of another tenant is reported as not found. Every
 // write returns only once it is durable in the Quantum DB.
 //
-// api/ declares the same method set as its own interface; this one exists so
-// the agent's implementation is checked against it at compile time.
+// It is the one interface of that surface: api's handlers call it, the
+// agent implements it (checked at compile time in agent.go), and test
+// fakes of other packages implement it without importing api. It lives
+// here, beside the types it speaks, because every user already imports
+// agent, while a copy in api would be a second name for one contract.
 type Service interface {
 	ListNetworks(ctx context.Context, tenant string, withPorts bool) ([]Network, error)
 	GetNetwork(ctx context.Context, tenant, netID string, withPorts bool) (Network, error)
@@ -30,4 +33,8 @@ type Service interface {
 	// PlugIntoNetwork plugs into a free ACTIVE port of the network, or a new
 	// ACTIVE port, and returns that port.
 	PlugIntoNetwork(ctx context.Context, tenant, netID string, spec AttachmentSpec) (Port, error)
+	// WaitAttachment returns once the port's attachment has the status (or
+	// FAILED, which no wait outlasts), or when ctx ends; then it returns
+	// the attachment as it is (the wait extension).
+	WaitAttachment(ctx context.Context, tenant, netID, portID, status string) (*Attachment, error)
 }

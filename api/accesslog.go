@@ -31,7 +31,8 @@ func AccessLog(log *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-// statusWriter records what the handler wrote, for the log line.
+// statusWriter records what the handler wrote: for the log line, the
+// metrics, and whether a recovered panic can still write a fault.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
@@ -62,3 +63,6 @@ func (w *statusWriter) statusCode() int {
 	}
 	return w.status
 }
+
+// wrote reports whether the header went out.
+func (w *statusWriter) wrote() bool { return w.status != 0 }

@@ -7,11 +7,11 @@ import (
 	"github.com/quantum-agent/quantum-agent/agent/agenttest"
 )
 
-// newBackend is the one place tests get a Backend from: the real agent on a
+// newBackend is the one place tests get an agent.Service from: the real agent on a
 // real (libovsdb in-process) Quantum DB, with its real reconciler driving a
 // datapath whose observed states the test sets. So every API test runs the
 // store's semantics, not a stand-in's.
-func newBackend(t testing.TB) Backend {
+func newBackend(t testing.TB) agent.Service {
 	t.Helper()
 	a := agenttest.New(t, agenttest.DefaultConfig())
 	dp := agenttest.NewDatapath(agent.StatusProvisioning)

@@ -3,7 +3,8 @@
 // XML codecs, the views, the fault table, filters, and the Unix-socket
 // listener with peer-credential access logging.
 //
-// It knows the agent only through the Backend interface (agent.Service's
-// method set) and agent's error kinds; it must not know the Quantum DB,
+// NewHandler is its one constructor: the options add the operator status
+// endpoint and the request metrics. It knows the agent only through the
+// agent.Service interface and agent's error kinds; it must not know the Quantum DB,
 // libovsdb or any datapath.
 package api

@@ -83,7 +83,7 @@ func TestWait(t *testing.T) {
 	if err := b.Plug(ctx, "t", n.ID, p.ID, agent.AttachmentSpec{ID: "vif-w"}); err != nil {
 		t.Fatal(err)
 	}
-	h := testHandler(t, b, WithPollInterval(5*time.Millisecond), WithTimeout(time.Second))
+	h := testHandler(t, b, WithTimeout(time.Second))
 	path := "/v1.1/tenants/t/networks/" + n.ID + "/ports/" + p.ID + "/attachment"
 
 	time.AfterFunc(50*time.Millisecond, func() { setter.SetAttachmentStatus("vif-w", agent.StatusUp) })

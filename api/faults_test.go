@@ -13,7 +13,7 @@ import (
 
 // errBackend fails the calls tests send to it with a fixed error.
 type errBackend struct {
-	Backend
+	agent.Service
 	err error
 }
 
@@ -26,7 +26,7 @@ func (b errBackend) CreateNetwork(context.Context, string, agent.NetworkSpec) (a
 }
 
 // slowBackend never answers before the request's deadline.
-type slowBackend struct{ Backend }
+type slowBackend struct{ agent.Service }
 
 func (slowBackend) ListNetworks(ctx context.Context, _ string, _ bool) ([]agent.Network, error) {
 	<-ctx.Done()
@@ -34,7 +34,7 @@ func (slowBackend) ListNetworks(ctx context.Context, _ string, _ bool) ([]agent.
 }
 
 // panicBackend panics inside a handler.
-type panicBackend struct{ Backend }
+type panicBackend struct{ agent.Service }
 
 func (panicBackend) ListNetworks(context.Context, string, bool) ([]agent.Network, error) {
 	panic("boom")
@@ -43,7 +43,7 @@ func (panicBackend) ListNetworks(context.Context, string, bool) ([]agent.Network
 // world is a backend holding one network with an attached ACTIVE port
 // (vif-1) and a free DOWN port, for the conflict faults.
 type world struct {
-	b                  Backend
+	b                  agent.Service
 	net, used, free    string
 	usedPath, freePath string
 }
@@ -71,7 +71,7 @@ func newWorld(t *testing.T) world {
 func TestFaults(t *testing.T) {
 	type faultCase struct {
 		name         string
-		backend      func(w world) Backend
+		backend      func(w world) agent.Service
 		opts         []Option
 		method, path string
 		body         map[string]any // encoded in the format under test
@@ -84,9 +84,9 @@ func TestFaults(t *testing.T) {
 		detail       string // substring; "" = not checked
 		noDetail     string // must not appear anywhere in the body
 	}
-	plain := func(w world) Backend { return w.b }
-	failing := func(err error) func(world) Backend {
-		return func(w world) Backend { return errBackend{w.b, err} }
+	plain := func(w world) agent.Service { return w.b }
+	failing := func(err error) func(world) agent.Service {
+		return func(w world) agent.Service { return errBackend{w.b, err} }
 	}
 	cases := []faultCase{
 		{name: "malformed", backend: plain, method: "POST", path: "/networks", rawBody: "{",
@@ -134,7 +134,7 @@ func TestFaults(t *testing.T) {
 		{name: "unavailable", backend: failing(&agent.Error{Kind: agent.KindUnavailable, Detail: "Quantum DB unreachable"}),
 			method: "GET", path: "/networks",
 			v10: 470, v10Name: "serviceUnavailable", v11: 503, v11Type: "ServiceUnavailable", detail: "Quantum DB unreachable"},
-		{name: "deadline", backend: func(w world) Backend { return slowBackend{w.b} }, opts: []Option{WithTimeout(20 * time.Millisecond)},
+		{name: "deadline", backend: func(w world) agent.Service { return slowBackend{w.b} }, opts: []Option{WithTimeout(20 * time.Millisecond)},
 			method: "GET", path: "/networks",
 			v10: 470, v10Name: "serviceUnavailable", v11: 503, v11Type: "ServiceUnavailable"},
 		{name: "bare context error", backend: failing(fmt.Errorf("transact: %w", context.DeadlineExceeded)),
@@ -149,7 +149,7 @@ func TestFaults(t *testing.T) {
 		{name: "internal kind", backend: failing(&agent.Error{Kind: agent.KindInternal, Detail: "secret detail"}),
 			method: "GET", path: "/networks",
 			v10: 500, v10Name: "quantumServiceFault", v11: 500, v11Type: "QuantumServiceFault", noDetail: "secret"},
-		{name: "panic", backend: func(w world) Backend { return panicBackend{w.b} }, method: "GET", path: "/networks",
+		{name: "panic", backend: func(w world) agent.Service { return panicBackend{w.b} }, method: "GET", path: "/networks",
 			v10: 500, v10Name: "quantumServiceFault", v11: 500, v11Type: "QuantumServiceFault", noDetail: "boom"},
 		{name: "unknown route", backend: plain, method: "GET", path: "/routers",
 			v10: 404, v10Name: "notFound", v11: 404, v11Type: "NotFound", message: "The resource could not be found."},

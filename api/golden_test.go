@@ -72,7 +72,7 @@ func TestReleasedClientBodies(t *testing.T) {
 				logs := &syncBuffer{}
 				m := NewMetrics(prometheus.NewPedanticRegistry())
 				log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-				c := tclient{t: t, h: m.Wrap(NewHandler(newBackend(t), log)), ver: ver, f: f, tenant: "demo"}
+				c := tclient{t: t, h: NewHandler(newBackend(t), log, WithMetrics(m)), ver: ver, f: f, tenant: "demo"}
 				created := 202
 				if ver == v10 {
 					created = 200

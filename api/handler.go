@@ -11,61 +11,53 @@ import (
 	"github.com/quantum-agent/quantum-agent/agent"
 )
 
-// Backend is what the handlers call: the agent's API-facing surface. It is
-// declared here, by its consumer, so tests can hand in a fake.
-type Backend interface {
-	agent.Service
-}
-
-// AttachmentWaiter is optionally implemented by a Backend that can block
-// until an attachment reaches a status (the wait extension). Without it the
-// handler polls GetAttachment, which is correct but slower to notice.
-type AttachmentWaiter interface {
-	// WaitAttachment returns once the port's attachment has the status (or
-	// FAILED), or when ctx ends; then it returns the attachment as it is.
-	WaitAttachment(ctx context.Context, tenant, netID, portID, status string) (*agent.Attachment, error)
-}
-
 // Option changes a default of NewHandler.
 type Option func(*config)
 
 type config struct {
-	timeout      time.Duration // deadline of an ordinary request
-	maxWait      time.Duration // cap on ?timeout= of the wait extension
-	pollInterval time.Duration // how often a wait polls without AttachmentWaiter
+	timeout time.Duration // deadline of an ordinary request
+	maxWait time.Duration // cap on ?timeout= of the wait extension
+	status  func() Status // answers StatusPath; nil: no status endpoint
+	metrics *Metrics      // nil: requests are not counted
 }
 
 // WithTimeout sets the deadline each request gets before it calls the
-// backend (default 10s). A backend that does not answer in time becomes a
+// service (default 10s). A service that does not answer in time becomes a
 // serviceUnavailable fault.
 func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
 
 // WithMaxWait caps how long a `?wait=` request may block (default 5 minutes).
 func WithMaxWait(d time.Duration) Option { return func(c *config) { c.maxWait = d } }
 
-// WithPollInterval sets how often a wait re-reads the attachment when the
-// backend is not an AttachmentWaiter (default 250ms).
-func WithPollInterval(d time.Duration) Option { return func(c *config) { c.pollInterval = d } }
+// WithStatus serves GET StatusPath from status, which is called once per
+// request (the daemon fills it: api knows nothing of databases or
+// datapaths). Without it StatusPath is a 404 like any unknown path.
+func WithStatus(status func() Status) Option { return func(c *config) { c.status = status } }
+
+// WithMetrics counts and times every request in m, by route pattern, and
+// counts the request-body keys the decoder ignored.
+func WithMetrics(m *Metrics) Option { return func(c *config) { c.metrics = m } }
 
 // handler is the http.Handler NewHandler returns.
 type handler struct {
-	svc Backend
+	svc agent.Service
 	log *slog.Logger
 	cfg config
 	mux *http.ServeMux
 }
 
 // NewHandler returns the HTTP handler of the whole API: both versions, the
-// versions document, the extensions and their routes. It does not log
-// requests (wrap it with AccessLog, or use NewServer).
-func NewHandler(svc Backend, log *slog.Logger, opts ...Option) http.Handler {
+// versions document, the extensions and their routes, and what the options
+// add (the status endpoint, metrics). It does not log requests (wrap it
+// with AccessLog, or use NewServer).
+func NewHandler(svc agent.Service, log *slog.Logger, opts ...Option) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &handler{
 		svc: svc,
 		log: log,
-		cfg: config{timeout: 10 * time.Second, maxWait: 5 * time.Minute, pollInterval: 250 * time.Millisecond},
+		cfg: config{timeout: 10 * time.Second, maxWait: 5 * time.Minute},
 		mux: http.NewServeMux(),
 	}
 	for _, o := range opts {
@@ -76,21 +68,29 @@ func NewHandler(svc Backend, log *slog.Logger, opts ...Option) http.Handler {
 }
 
 // ServeHTTP strips the format suffix, negotiates the format, recovers
-// panics, and hands the request to the mux.
+// panics, hands the request to the mux and, with WithMetrics, records it
+// under the route pattern the mux matched.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	tw := &trackingWriter{ResponseWriter: w}
+	sw := &statusWriter{ResponseWriter: w}
 	r, info := prepare(r)
-	defer h.recoverPanic(tw, r, info)
+	if m := h.cfg.metrics; m != nil {
+		start := time.Now()
+		// Deferred first, so it runs last: after a recovered panic's fault.
+		defer func() { m.observe(r, sw.statusCode(), time.Since(start)) }()
+	}
+	defer h.recoverPanic(sw, r, info)
 	if !cleanPath(r.URL.Path) {
 		// ServeMux would answer with a redirect and an HTML body; a
 		// non-canonical path names no resource of ours.
-		h.writeFault(r.Context(), tw, info, notFoundFault("No resource at "+r.URL.Path))
+		h.writeFault(r.Context(), sw, info, notFoundFault("No resource at "+r.URL.Path))
 		return
 	}
-	h.mux.ServeHTTP(tw, r)
+	// ServeMux sets r.Pattern on this request before calling the route's
+	// handler: observe reads it.
+	h.mux.ServeHTTP(sw, r)
 }
 
-func (h *handler) recoverPanic(w *trackingWriter, r *http.Request, info reqInfo) {
+func (h *handler) recoverPanic(w *statusWriter, r *http.Request, info reqInfo) {
 	v := recover()
 	if v == nil {
 		return
@@ -100,29 +100,10 @@ func (h *handler) recoverPanic(w *trackingWriter, r *http.Request, info reqInfo)
 	}
 	h.log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", r.URL.Path,
 		"panic", v, "stack", string(debug.Stack()))
-	if !w.wrote {
+	if !w.wrote() {
 		h.writeFault(r.Context(), w, info, internalFault())
 	}
 }
-
-// trackingWriter remembers whether the header went out, so a recovered
-// panic writes a fault only when it still can.
-type trackingWriter struct {
-	http.ResponseWriter
-	wrote bool
-}
-
-func (w *trackingWriter) WriteHeader(code int) {
-	w.wrote = true
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *trackingWriter) Write(b []byte) (int, error) {
-	w.wrote = true
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // request is what an endpoint sees: the HTTP request with its version,
 // format and tenant already worked out.

@@ -70,34 +70,12 @@ func (h *handler) waitAttachment(ctx context.Context, r *request, want, timeout 
 	wctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 
-	if w, ok := h.svc.(AttachmentWaiter); ok {
-		att, err := w.WaitAttachment(wctx, r.tenant(), r.netID(), r.portID(), want)
-		if err == nil || wctx.Err() == nil || ctx.Err() != nil {
-			return att, err
-		}
-		// The wait ran out, not the request: answer with the state now.
-		return h.svc.GetAttachment(ctx, r.tenant(), r.netID(), r.portID())
+	att, err := h.svc.WaitAttachment(wctx, r.tenant(), r.netID(), r.portID(), want)
+	if err == nil || wctx.Err() == nil || ctx.Err() != nil {
+		return att, err
 	}
-	return h.pollAttachment(ctx, wctx, r, want)
-}
-
-// pollAttachment waits by re-reading, for backends that cannot notify.
-// Reads use ctx (the request's deadline) so the wait's end is never an
-// error.
-func (h *handler) pollAttachment(ctx, wctx context.Context, r *request, want string) (*agent.Attachment, error) {
-	for {
-		att, err := h.svc.GetAttachment(ctx, r.tenant(), r.netID(), r.portID())
-		if err != nil || (att != nil && (att.Status == want || att.Status == agent.StatusFailed)) {
-			return att, err
-		}
-		t := time.NewTimer(h.cfg.pollInterval)
-		select {
-		case <-wctx.Done():
-			t.Stop()
-			return att, nil
-		case <-t.C:
-		}
-	}
+	// The wait ran out, not the request: answer with the state now.
+	return h.svc.GetAttachment(ctx, r.tenant(), r.netID(), r.portID())
 }
 
 func (h *handler) plug(ctx context.Context, r *request) (reply, error) {

@@ -13,10 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/quantum-agent/quantum-agent/agent"
 )
 
 // testHandler builds the handler on b, logging into the test's output.
-func testHandler(t *testing.T, b Backend, opts ...Option) http.Handler {
+func testHandler(t *testing.T, b agent.Service, opts ...Option) http.Handler {
 	t.Helper()
 	return NewHandler(b, slog.New(slog.NewTextHandler(t.Output(), nil)), opts...)
 }

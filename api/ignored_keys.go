@@ -14,26 +14,6 @@ import (
 // is the body's object ("network", "port", "attachment") or topObject.
 type ignoredKey struct{ object, key string }
 
-// ignoredKeyCounter counts ignored keys by object, never by key name (the
-// names are the client's: unbounded).
-type ignoredKeyCounter interface {
-	countIgnored(object string, n int)
-}
-
-type ignoredCounterKey struct{}
-
-// withIgnoredKeyCounter hands c to the handler serving a request. The
-// metrics wrap the handler (Metrics.Wrap), so this is how the handler
-// reaches them without being built with them.
-func withIgnoredKeyCounter(ctx context.Context, c ignoredKeyCounter) context.Context {
-	return context.WithValue(ctx, ignoredCounterKey{}, c)
-}
-
-func ignoredKeyCounterFrom(ctx context.Context) ignoredKeyCounter {
-	c, _ := ctx.Value(ignoredCounterKey{}).(ignoredKeyCounter)
-	return c
-}
-
 // maxLoggedKeys bounds one log line: a 1 MiB body can hold many keys.
 const maxLoggedKeys = 20
 
@@ -66,9 +46,11 @@ func (h *handler) reportIgnored(ctx context.Context, r *request, ignored []ignor
 	}
 	h.log.DebugContext(ctx, "ignored unknown keys in request body",
 		"method", r.Method, "path", r.URL.Path, "keys", names)
-	if c := ignoredKeyCounterFrom(ctx); c != nil {
+	// Counted by object, never by key name: the names are the client's,
+	// unbounded.
+	if m := h.cfg.metrics; m != nil {
 		for _, obj := range sortedKeys(perObject) {
-			c.countIgnored(obj, perObject[obj])
+			m.countIgnored(obj, perObject[obj])
 		}
 	}
 }

@@ -48,53 +48,27 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// Wrap returns next with each request counted and timed. next is the API
-// handler (NewHandler, possibly under WithStatus); the route is resolved
-// the way the API handler itself resolves it.
-func (m *Metrics) Wrap(next http.Handler) http.Handler {
-	route := routeNamer(next)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		name := route(r)
-		defer func() {
-			method := normalMethod(r.Method)
-			m.requests.WithLabelValues(name, method, strconv.Itoa(sw.statusCode())).Inc()
-			m.duration.WithLabelValues(name, method).Observe(time.Since(start).Seconds())
-		}()
-		next.ServeHTTP(sw, r.WithContext(withIgnoredKeyCounter(r.Context(), m)))
-	})
+// observe counts and times one request. r is the request the handler's
+// ServeMux served: its Pattern names the route ("" when no route was
+// reached, e.g. a non-canonical path).
+func (m *Metrics) observe(r *http.Request, code int, took time.Duration) {
+	route, method := routeLabel(r.Pattern), normalMethod(r.Method)
+	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+	m.duration.WithLabelValues(route, method).Observe(took.Seconds())
 }
 
-// countIgnored makes Metrics the handler's ignoredKeyCounter.
+// countIgnored counts the request-body keys skipped as unknown.
 func (m *Metrics) countIgnored(object string, n int) {
 	m.ignoredKeys.WithLabelValues(object).Add(float64(n))
 }
 
-// routeNamer returns how to name a request's route for h: the pattern of
-// the API's ServeMux that serves it, "/status" for the status endpoint, and
-// "other" for handlers it does not know.
-func routeNamer(h http.Handler) func(*http.Request) string {
-	switch v := h.(type) {
-	case *handler:
-		return func(r *http.Request) string {
-			r2, _ := prepare(r)
-			_, pattern := v.mux.Handler(r2)
-			if pattern == "" || pattern == "/" {
-				return "unknown" // the catch-all: a 404 fault
-			}
-			return pattern
-		}
-	case *withStatus:
-		inner := routeNamer(v.next)
-		return func(r *http.Request) string {
-			if r.URL.Path == StatusPath {
-				return StatusPath
-			}
-			return inner(r)
-		}
+// routeLabel is a route pattern as a label: the catch-all "/" (a 404
+// fault) and no pattern at all are both "unknown".
+func routeLabel(pattern string) string {
+	if pattern == "" || pattern == "/" {
+		return "unknown"
 	}
-	return func(*http.Request) string { return "other" }
+	return pattern
 }
 
 // normalMethod keeps the method label bounded: anything but the methods

@@ -15,7 +15,7 @@ import (
 func TestMetricsLabelRoutesNotPaths(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	m := NewMetrics(reg)
-	h := m.Wrap(WithStatus(testHandler(t, newBackend(t)), func() Status { return Status{Version: "test"} }))
+	h := testHandler(t, newBackend(t), WithMetrics(m), WithStatus(func() Status { return Status{Version: "test"} }))
 
 	r := do(t, h, "POST", "/v1.1/tenants/t1/networks.json", `{"network":{"name":"n1"}}`)
 	if r.code != 202 {
@@ -26,7 +26,9 @@ func TestMetricsLabelRoutesNotPaths(t *testing.T) {
 	do(t, h, "GET", "/v1.0/tenants/t1/networks/"+id+".xml", "")
 	do(t, h, "GET", "/v1.1/tenants/t1/networks/00000000-0000-0000-0000-000000000000", "")
 	do(t, h, "GET", "/no/such/thing", "")
+	do(t, h, "GET", "//v1.1/tenants/t1/networks", "") // not canonical: no route reached
 	do(t, h, "GET", StatusPath, "")
+	do(t, h, "POST", StatusPath, "")
 	do(t, h, "PATCH", "/v1.1/tenants/t1/networks", "")
 
 	for _, c := range []struct {
@@ -37,8 +39,9 @@ func TestMetricsLabelRoutesNotPaths(t *testing.T) {
 		{[]string{"/v1.1/tenants/{tenant}/networks/{net}", "GET", "200"}, 1},
 		{[]string{"/v1.0/tenants/{tenant}/networks/{net}", "GET", "200"}, 1},
 		{[]string{"/v1.1/tenants/{tenant}/networks/{net}", "GET", "404"}, 1},
-		{[]string{"unknown", "GET", "404"}, 1},
+		{[]string{"unknown", "GET", "404"}, 2},
 		{[]string{StatusPath, "GET", "200"}, 1},
+		{[]string{StatusPath, "POST", "405"}, 1},
 		{[]string{"/v1.1/tenants/{tenant}/networks", "other", "405"}, 1},
 	} {
 		if got := testutil.ToFloat64(m.requests.WithLabelValues(c.labels...)); got != c.want {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"path"
 	"slices"
@@ -16,10 +17,12 @@ const (
 )
 
 // reqInfo is what is known of a request before routing: its API version
-// ("" outside /v1.x) and the format of its body and response.
+// ("" outside /v1.x), the format of its body and response, and whether the
+// path named that format with a suffix.
 type reqInfo struct {
-	version string
-	format  format
+	version  string
+	format   format
+	suffixed bool
 }
 
 // namespace is the XML namespace of the version's documents ("" outside a
@@ -38,7 +41,7 @@ type infoKey struct{}
 // records both in the request's context for the endpoints.
 func prepare(r *http.Request) (*http.Request, reqInfo) {
 	p, suffix := stripSuffix(r.URL.Path)
-	info := reqInfo{version: versionOf(p), format: negotiate(r, suffix)}
+	info := reqInfo{version: versionOf(p), format: negotiate(r, suffix), suffixed: suffix != formatNone}
 	r2 := r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
 	if p != r.URL.Path {
 		u := *r.URL
@@ -88,6 +91,9 @@ func (h *handler) routes() {
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeFault(r.Context(), w, infoOf(r), notFoundFault("No resource at "+r.URL.Path))
 	})
+	if h.cfg.status != nil {
+		h.mux.HandleFunc(StatusPath, h.statusRoute(h.cfg.status))
+	}
 	for _, v := range []string{v10, v11} {
 		h.mux.HandleFunc("/"+v+"/extensions", h.route(methods{http.MethodGet: h.listExtensions}, 0))
 		h.mux.HandleFunc("/"+v+"/extensions/{alias}", h.route(methods{http.MethodGet: h.showExtension}, 0))
@@ -118,24 +124,12 @@ func (h *handler) routes() {
 // route dispatches on the method, answering 405 with an Allow header for a
 // method the path does not have. HEAD is served as GET.
 func (h *handler) route(m methods, extra time.Duration) http.HandlerFunc {
-	allow := make([]string, 0, len(m)+1)
-	for meth := range m {
-		allow = append(allow, meth)
-	}
-	if _, ok := m[http.MethodGet]; ok {
-		allow = append(allow, http.MethodHead)
-	}
-	slices.Sort(allow)
-	allowHeader := strings.Join(allow, ", ")
+	allow := allowHeader(slices.Collect(maps.Keys(m)))
 	return func(w http.ResponseWriter, r *http.Request) {
-		method := r.Method
-		if method == http.MethodHead {
-			method = http.MethodGet
-		}
+		method := getForHead(r.Method)
 		ep, ok := m[method]
 		if !ok {
-			w.Header().Set("Allow", allowHeader)
-			h.writeFault(r.Context(), w, infoOf(r), methodNotAllowedFault(r))
+			h.methodNotAllowed(w, r, allow)
 			return
 		}
 		// Every text outside the body, checked once before any endpoint:
@@ -150,4 +144,47 @@ func (h *handler) route(m methods, extra time.Duration) http.HandlerFunc {
 		}
 		h.serve(w, r, ep, ext)
 	}
+}
+
+// statusRoute serves StatusPath: GET (and HEAD) only, outside the
+// versioned API, so neither the request checks nor the deadline of an
+// endpoint apply.
+func (h *handler) statusRoute(status func() Status) http.HandlerFunc {
+	allow := allowHeader([]string{http.MethodGet})
+	return func(w http.ResponseWriter, r *http.Request) {
+		if infoOf(r).suffixed {
+			// The status is JSON only: /status.json names nothing.
+			h.writeFault(r.Context(), w, infoOf(r), notFoundFault("No resource at "+r.URL.Path))
+			return
+		}
+		if getForHead(r.Method) != http.MethodGet {
+			h.methodNotAllowed(w, r, allow)
+			return
+		}
+		serveStatus(w, status())
+	}
+}
+
+func (h *handler) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	w.Header().Set("Allow", allow)
+	h.writeFault(r.Context(), w, infoOf(r), methodNotAllowedFault(r))
+}
+
+// allowHeader is the Allow header of a route with these methods: HEAD is
+// allowed wherever GET is.
+func allowHeader(meths []string) string {
+	if slices.Contains(meths, http.MethodGet) {
+		meths = append(meths, http.MethodHead)
+	}
+	slices.Sort(meths)
+	return strings.Join(meths, ", ")
+}
+
+// getForHead is the method a request is served as: HEAD is GET (net/http
+// drops the body).
+func getForHead(method string) string {
+	if method == http.MethodHead {
+		return http.MethodGet
+	}
+	return method
 }

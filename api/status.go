@@ -44,29 +44,11 @@ type DatabaseStatus struct {
 	Connected bool     `json:"connected"`
 }
 
-// withStatus serves StatusPath and passes everything else on.
-type withStatus struct {
-	next   http.Handler
-	status func() Status
-}
-
-// WithStatus returns next with GET StatusPath answered from status, which
-// is called once per request.
-func WithStatus(next http.Handler, status func() Status) http.Handler {
-	return &withStatus{next: next, status: status}
-}
-
-func (h *withStatus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != StatusPath {
-		h.next.ServeHTTP(w, r)
-		return
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	b, err := json.MarshalIndent(h.status(), "", "  ")
+// serveStatus answers StatusPath with the daemon's Status (see WithStatus).
+// It is JSON only and never cached; other methods get the 405 fault of any
+// route (routes).
+func serveStatus(w http.ResponseWriter, st Status) {
+	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		http.Error(w, "encode status: "+err.Error(), http.StatusInternalServerError)
 		return

@@ -45,9 +45,11 @@ type Config struct {
 	Bridge       string // integration bridge; default br-int
 	DatapathType string // for a bridge we create: system (default) or netdev
 	Host         string // value of the ownership marker; required
-	// ClientLogLevel is the lowest level libovsdb's own log lines are
-	// passed on at (it logs every transaction at debug). Default: warn.
-	ClientLogLevel *slog.Level
+	// LibLogger is the logger of libovsdb itself, as in agent.StoreConfig:
+	// it logs every transaction at debug, so it gets its own handler (and
+	// level, which may change while the datapath runs) from the caller.
+	// Nil: New's logger, at warn and above.
+	LibLogger *slog.Logger
 	// BridgeMappings maps a physical network to the operator's bridge
 	// holding its uplink (--bridge-mappings physnet1:br-phys): see
 	// physnet.go. Empty: VLANs stay on the integration bridge.
@@ -113,15 +115,7 @@ func New(cfg Config, log *slog.Logger) (*Datapath, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ovs datapath: build Open_vSwitch model: %w", err)
 	}
-	level := slog.LevelWarn
-	if cfg.ClientLogLevel != nil {
-		level = *cfg.ClientLogLevel
-	}
-	clientHandler := &levelHandler{
-		Handler: log.With("component", "libovsdb").Handler(),
-		min:     level,
-		off:     &atomic.Bool{},
-	}
+	clientHandler := newLibHandler(cfg.LibLogger, log)
 	clientLog := logr.FromSlogHandler(clientHandler)
 	bo := backoff.NewExponentialBackOff()
 	bo.MaxInterval = 5 * time.Second
@@ -264,30 +258,39 @@ func (d *Datapath) Close() error {
 	return nil
 }
 
-// levelHandler passes on only records at or above min: libovsdb gets its
-// own level, independent of the agent's.
-// It goes silent once off is set.
-type levelHandler struct {
+// libHandler is libovsdb's log handler. It goes silent once off is set
+// (Close); with min set (the default logger only) it passes on only records
+// at or above min, as libovsdb logs every transaction at debug.
+type libHandler struct {
 	slog.Handler
-	min slog.Level
+	min slog.Leveler // nil: the handler's own level decides
 	off *atomic.Bool
 }
 
-func (h *levelHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && !h.off.Load() && h.Handler.Enabled(ctx, l)
+// newLibHandler is the handler of lib (Config.LibLogger) or, when lib is
+// nil, of log at warn and above.
+func newLibHandler(lib, log *slog.Logger) *libHandler {
+	if lib != nil {
+		return &libHandler{Handler: lib.Handler(), off: &atomic.Bool{}}
+	}
+	return &libHandler{Handler: log.With("component", "libovsdb").Handler(), min: slog.LevelWarn, off: &atomic.Bool{}}
 }
 
-func (h *levelHandler) Handle(ctx context.Context, r slog.Record) error {
+func (h *libHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return (h.min == nil || l >= h.min.Level()) && !h.off.Load() && h.Handler.Enabled(ctx, l)
+}
+
+func (h *libHandler) Handle(ctx context.Context, r slog.Record) error {
 	if h.off.Load() {
 		return nil
 	}
 	return h.Handler.Handle(ctx, r)
 }
 
-func (h *levelHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &levelHandler{Handler: h.Handler.WithAttrs(as), min: h.min, off: h.off}
+func (h *libHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &libHandler{Handler: h.Handler.WithAttrs(as), min: h.min, off: h.off}
 }
 
-func (h *levelHandler) WithGroup(name string) slog.Handler {
-	return &levelHandler{Handler: h.Handler.WithGroup(name), min: h.min, off: h.off}
+func (h *libHandler) WithGroup(name string) slog.Handler {
+	return &libHandler{Handler: h.Handler.WithGroup(name), min: h.min, off: h.off}
 }

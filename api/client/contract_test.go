@@ -59,6 +59,9 @@ func (s failingService) ListAttachments(context.Context, string, string) ([]agen
 func (s failingService) PlugIntoNetwork(context.Context, string, string, agent.AttachmentSpec) (agent.Port, error) {
 	return agent.Port{}, s.err
 }
+func (s failingService) WaitAttachment(context.Context, string, string, string, string) (*agent.Attachment, error) {
+	return nil, s.err
+}
 
 // contract is what each agent error kind must look like to a client: the
 // client's kind and the status code of each version (API.md, Faults).

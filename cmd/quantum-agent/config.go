@@ -45,6 +45,13 @@ type config struct {
 	values map[string]string
 }
 
+// flagText is the text of the flags that are parsed into typed settings
+// once the file is read (validate).
+type flagText struct {
+	quantumDB, vlanRanges, bridgeMappings, ifaceMappings string
+	logLevel, libLevel, vxlanLocalIP                     string
+}
+
 // parseConfig parses and validates the command line and, when --config
 // names one, the configuration file; flags override the file. Every value
 // is checked even when the code that uses it is not written yet, so a bad
@@ -54,29 +61,8 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("quantum-agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c config
-	var quantumDB, vlanRanges, bridgeMappings, ifaceMappings, logLevel, libLevel string
-	var vxlanLocalIP string
-	fs.StringVar(&c.Socket, "socket", "/run/quantum/quantum.sock", "Unix socket the API is served on (unused under socket activation)")
-	fs.StringVar(&c.SocketGroup, "socket-group", "", "group that owns the API socket (empty: the agent's own)")
-	fs.UintVar(&c.SocketMode, "socket-mode", 0o660, "file mode of the API socket")
-	fs.StringVar(&c.Datapath, "datapath", "ovs", "datapath: ovs or linuxbridge")
-	fs.StringVar(&quantumDB, "quantum-db", "unix:/run/quantum/db.sock", "Quantum DB remotes, comma-separated (several for a Raft cluster)")
-	fs.StringVar(&c.OVSDB, "ovs-db", "unix:/run/openvswitch/db.sock", "Open_vSwitch database remote")
-	fs.StringVar(&c.IntegrationBridge, "integration-bridge", "br-int", "OVS integration bridge")
-	fs.StringVar(&c.OVSDatapathType, "ovs-datapath-type", "system", "datapath type of an integration bridge the agent creates: system or netdev")
-	fs.StringVar(&vlanRanges, "network-vlan-ranges", "physnet1:100:199", "VLAN pools, PHYSNET:MIN:MAX[,...] (Neutron's network_vlan_ranges)")
-	fs.StringVar(&bridgeMappings, "bridge-mappings", "", "OVS physical bridges, PHYSNET:BRIDGE[,...]")
-	fs.StringVar(&ifaceMappings, "interface-mappings", "", "Linux bridge uplinks, PHYSNET:INTERFACE[,...]")
-	fs.StringVar(&vxlanLocalIP, "vxlan-local-ip", "", "this host's VXLAN tunnel endpoint, an IPv4 address on the underlay (linuxbridge; empty: no vxlan networks)")
-	fs.StringVar(&c.Host, "host", "", "this hypervisor's name (default: the hostname)")
-	fs.StringVar(&c.MetricsListen, "metrics-listen", "127.0.0.1:9697", "address for /metrics, /healthz, /readyz (empty: off)")
-	fs.StringVar(&c.ConfigFile, "config", "", "TOML configuration `file` (keys: the flag names with _ for -); flags override it; read again on SIGHUP")
-	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.StringVar(&libLevel, "libovsdb-log-level", "warn", "log level for the OVSDB client library")
-	fs.DurationVar(&c.Resync, "resync-interval", 30*time.Second, "period of the full reconcile pass")
-	fs.DurationVar(&c.RequestTimeout, "request-timeout", 10*time.Second, "deadline of one API request")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
-	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
+	var text flagText
+	declareFlags(fs, &c, &text)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -103,6 +89,38 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		}
 		return "--" + name
 	}
+	return &c, c.validate(text, src)
+}
+
+// declareFlags declares every setting on fs, into c or, for those parsed
+// later, into text.
+func declareFlags(fs *flag.FlagSet, c *config, text *flagText) {
+	fs.StringVar(&c.Socket, "socket", "/run/quantum/quantum.sock", "Unix socket the API is served on (unused under socket activation)")
+	fs.StringVar(&c.SocketGroup, "socket-group", "", "group that owns the API socket (empty: the agent's own)")
+	fs.UintVar(&c.SocketMode, "socket-mode", 0o660, "file mode of the API socket")
+	fs.StringVar(&c.Datapath, "datapath", "ovs", "datapath: ovs or linuxbridge")
+	fs.StringVar(&text.quantumDB, "quantum-db", "unix:/run/quantum/db.sock", "Quantum DB remotes, comma-separated (several for a Raft cluster)")
+	fs.StringVar(&c.OVSDB, "ovs-db", "unix:/run/openvswitch/db.sock", "Open_vSwitch database remote")
+	fs.StringVar(&c.IntegrationBridge, "integration-bridge", "br-int", "OVS integration bridge")
+	fs.StringVar(&c.OVSDatapathType, "ovs-datapath-type", "system", "datapath type of an integration bridge the agent creates: system or netdev")
+	fs.StringVar(&text.vlanRanges, "network-vlan-ranges", "physnet1:100:199", "VLAN pools, PHYSNET:MIN:MAX[,...] (Neutron's network_vlan_ranges)")
+	fs.StringVar(&text.bridgeMappings, "bridge-mappings", "", "OVS physical bridges, PHYSNET:BRIDGE[,...]")
+	fs.StringVar(&text.ifaceMappings, "interface-mappings", "", "Linux bridge uplinks, PHYSNET:INTERFACE[,...]")
+	fs.StringVar(&text.vxlanLocalIP, "vxlan-local-ip", "", "this host's VXLAN tunnel endpoint, an IPv4 address on the underlay (linuxbridge; empty: no vxlan networks)")
+	fs.StringVar(&c.Host, "host", "", "this hypervisor's name (default: the hostname)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", "127.0.0.1:9697", "address for /metrics, /healthz, /readyz (empty: off)")
+	fs.StringVar(&c.ConfigFile, "config", "", "TOML configuration `file` (keys: the flag names with _ for -); flags override it; read again on SIGHUP")
+	fs.StringVar(&text.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&text.libLevel, "libovsdb-log-level", "warn", "log level for the OVSDB client library")
+	fs.DurationVar(&c.Resync, "resync-interval", 30*time.Second, "period of the full reconcile pass")
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", 10*time.Second, "deadline of one API request")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
+	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
+}
+
+// validate parses text into c and checks every setting, returning all the
+// problems at once; src names where a flag's value came from.
+func (c *config) validate(text flagText, src func(name string) string) error {
 	var errs []error
 	check := func(err error) {
 		if err != nil {
@@ -112,19 +130,19 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	check(oneOf(src("datapath"), c.Datapath, "ovs", "linuxbridge"))
 	check(oneOf(src("ovs-datapath-type"), c.OVSDatapathType, "system", "netdev"))
 	var err error
-	c.QuantumDB, err = parseEndpoints(src("quantum-db"), quantumDB)
+	c.QuantumDB, err = parseEndpoints(src("quantum-db"), text.quantumDB)
 	check(err)
 	_, err = parseEndpoints(src("ovs-db"), c.OVSDB)
 	check(err)
-	c.VLANRanges, err = agent.ParseVLANRanges(vlanRanges)
+	c.VLANRanges, err = agent.ParseVLANRanges(text.vlanRanges)
 	check(prefix(src("network-vlan-ranges"), err))
-	c.BridgeMappings, err = parseMappings(src("bridge-mappings"), bridgeMappings)
+	c.BridgeMappings, err = parseMappings(src("bridge-mappings"), text.bridgeMappings)
 	check(err)
-	c.InterfaceMappings, err = parseMappings(src("interface-mappings"), ifaceMappings)
+	c.InterfaceMappings, err = parseMappings(src("interface-mappings"), text.ifaceMappings)
 	check(err)
-	if vxlanLocalIP != "" {
-		if c.VXLANLocalIP, err = netip.ParseAddr(vxlanLocalIP); err != nil || !c.VXLANLocalIP.Is4() {
-			check(fmt.Errorf("%s %q: want an IPv4 address", src("vxlan-local-ip"), vxlanLocalIP))
+	if text.vxlanLocalIP != "" {
+		if c.VXLANLocalIP, err = netip.ParseAddr(text.vxlanLocalIP); err != nil || !c.VXLANLocalIP.Is4() {
+			check(fmt.Errorf("%s %q: want an IPv4 address", src("vxlan-local-ip"), text.vxlanLocalIP))
 		}
 	}
 	if c.IntegrationBridge == "" || len(c.IntegrationBridge) > 15 {
@@ -138,8 +156,8 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 			check(fmt.Errorf("%s %q: %w", src("metrics-listen"), c.MetricsListen, err))
 		}
 	}
-	check(prefix(src("log-level"), c.LogLevel.UnmarshalText([]byte(logLevel))))
-	check(prefix(src("libovsdb-log-level"), c.LibovsdbLogLevel.UnmarshalText([]byte(libLevel))))
+	check(prefix(src("log-level"), c.LogLevel.UnmarshalText([]byte(text.logLevel))))
+	check(prefix(src("libovsdb-log-level"), c.LibovsdbLogLevel.UnmarshalText([]byte(text.libLevel))))
 	if c.Host == "" {
 		c.Host, err = os.Hostname()
 		check(prefix(src("host")+" (from the hostname)", err))
@@ -152,7 +170,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 			check(fmt.Errorf("%s must be positive, not %s", src(d.name), d.v))
 		}
 	}
-	return &c, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 func prefix(name string, err error) error {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -14,13 +13,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/coreos/go-systemd/v22/activation"
 	sd "github.com/coreos/go-systemd/v22/daemon"
 
-	"github.com/quantum-agent/quantum-agent/agent"
-	"github.com/quantum-agent/quantum-agent/api"
 	"github.com/quantum-agent/quantum-agent/internal/guard"
-	"github.com/quantum-agent/quantum-agent/ovs"
 )
 
 // daemon holds the wired parts of a running agent.
@@ -48,175 +43,90 @@ func newDaemon(cfg *config, args []string, stderr io.Writer) (*daemon, error) {
 	return d, nil
 }
 
+// run is the agent's life: start (connect and wire), serve until told to
+// stop or a server fails, then shut down, draining requests in flight.
 func (d *daemon) run(ctx context.Context) error {
 	// SIGHUP's default action kills the process: catch it from the start,
 	// even while the databases are awaited; it is handled once serving.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	cfg, log := d.cfg, d.log
-	log.Info("starting quantum-agent", "version", version, "host", cfg.Host, "datapath", cfg.Datapath,
+	cfg := d.cfg
+	d.log.Info("starting quantum-agent", "version", version, "host", cfg.Host, "datapath", cfg.Datapath,
 		"quantum_db", cfg.QuantumDB, "ovs_db", cfg.OVSDB, "bridge", cfg.IntegrationBridge)
 
-	store, err := d.openStore(ctx)
+	w, err := d.start(ctx)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	if err := d.registerChassis(ctx, store); err != nil {
-		return err
-	}
-
-	dp, err := d.startDatapath(ctx, store.ID())
-	if err != nil {
-		return err
-	}
-	defer dp.Close()
-
-	physnets := make([]string, 0, len(cfg.BridgeMappings))
-	for p := range cfg.BridgeMappings {
-		physnets = append(physnets, p)
-	}
-	if cfg.Datapath == "linuxbridge" {
-		for p := range cfg.InterfaceMappings {
-			physnets = append(physnets, p)
-		}
-	}
-	ag := agent.New(store, agent.Config{Host: cfg.Host, VLANRanges: cfg.VLANRanges, PhysicalNetworks: physnets}, log)
-	watchdog := watchdogInterval(log)
-	reg, agentMetrics, apiMetrics := d.newMetrics(ag, dp)
-	rec := agent.NewReconciler(store, dp, cfg.Host, resyncPeriod(cfg.Resync, watchdog, log), agentMetrics, log.With("component", "reconciler"))
-
-	ln, err := d.apiListener()
-	if err != nil {
-		return err
-	}
-	parts := &parts{store: store, dp: dp, rec: rec, agent: ag}
-	handler := api.WithStatus(api.NewHandler(ag, log, api.WithTimeout(cfg.RequestTimeout)), func() api.Status { return d.status(parts) })
-	srv := api.NewServer(apiMetrics.Wrap(handler), log)
-
+	defer w.close()
+	// The work outlives ctx: it stops after the requests in flight drained.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = rec.Run(workCtx) }()
-	d.watchConnections(workCtx, &wg, agentMetrics, parts)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("API server: %w", err)
-		}
-	}()
-	var metrics *http.Server
-	if cfg.MetricsListen != "" {
-		metrics, err = d.serveMetrics(&wg, errc, reg, parts)
-		if err != nil {
-			return err
-		}
+	errc := make(chan error, 2) // the API and the metrics server
+	d.serve(workCtx, w, &wg, errc)
+	runErr := d.awaitStop(ctx, hup, errc)
+	d.shutdown(w, stopWork, &wg)
+	return runErr
+}
+
+// serve starts the reconciler, the connection watchers, the API and metrics
+// servers and the systemd notifier, each on wg; a server that fails sends
+// its error on errc.
+func (d *daemon) serve(ctx context.Context, w *wiring, wg *sync.WaitGroup, errc chan<- error) {
+	goServe := func(what string, serve func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s: %w", what, err)
+			}
+		}()
 	}
 	wg.Add(1)
-	go func() { defer wg.Done(); d.notifySystemd(workCtx, parts, watchdog) }()
-	log.Info("serving the Quantum API", "socket", d.cfg.Socket)
+	go func() { defer wg.Done(); _ = w.parts.rec.Run(ctx) }()
+	d.watchConnections(ctx, wg, w.agentMetrics, w.parts)
+	goServe("API server", func() error { return w.api.Serve(w.apiLn) })
+	if w.metrics != nil {
+		d.log.Info("serving metrics", "addr", w.metricsLn.Addr().String())
+		goServe("metrics server", func() error { return w.metrics.Serve(w.metricsLn) })
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); d.notifySystemd(ctx, w.parts, w.watchdog) }()
+	d.log.Info("serving the Quantum API", "socket", d.cfg.Socket)
+}
 
-	var runErr error
-wait:
+// awaitStop reloads the configuration on each SIGHUP until ctx ends (nil)
+// or a server fails (its error).
+func (d *daemon) awaitStop(ctx context.Context, hup <-chan os.Signal, errc <-chan error) error {
 	for {
 		select {
 		case <-hup:
 			d.reload()
-			continue
 		case <-ctx.Done():
-			log.Info("stopping: draining requests in flight", "timeout", cfg.ShutdownTimeout)
-		case runErr = <-errc:
-			log.Error("stopping after a fatal error", "err", runErr)
+			d.log.Info("stopping: draining requests in flight", "timeout", d.cfg.ShutdownTimeout)
+			return nil
+		case err := <-errc:
+			d.log.Error("stopping after a fatal error", "err", err)
+			return err
 		}
-		break wait
 	}
+}
+
+// shutdown tells systemd, drains the requests in flight for at most
+// --shutdown-timeout, then stops the work serve started and waits for it.
+func (d *daemon) shutdown(w *wiring, stopWork context.CancelFunc, wg *sync.WaitGroup) {
 	_, _ = sd.SdNotify(false, sd.SdNotifyStopping)
-	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	drainCtx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(drainCtx); err != nil {
-		log.Warn("requests still in flight at shutdown timeout", "err", err)
+	if err := w.api.Shutdown(drainCtx); err != nil {
+		d.log.Warn("requests still in flight at shutdown timeout", "err", err)
 	}
-	if metrics != nil {
-		_ = metrics.Shutdown(drainCtx)
+	if w.metrics != nil {
+		_ = w.metrics.Shutdown(drainCtx)
 	}
 	stopWork()
 	wg.Wait()
-	log.Info("stopped")
-	return runErr
-}
-
-// openStore connects to the Quantum DB, retrying until it answers or the
-// agent is told to stop: at boot the DB may come up after the agent.
-func (d *daemon) openStore(ctx context.Context) (*agent.Store, error) {
-	wait := 200 * time.Millisecond
-	for {
-		attemptCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		store, err := agent.OpenStore(attemptCtx, agent.StoreConfig{Endpoints: d.cfg.QuantumDB, LibLogger: d.libLog, Panics: d.panics}, d.log)
-		cancel()
-		if err == nil {
-			return store, nil
-		}
-		d.log.Warn("Quantum DB not reachable yet; retrying", "err", err, "retry_in", wait)
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("stopped before the Quantum DB answered: %w", err)
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 5*time.Second)
-	}
-}
-
-// startDatapath starts the configured datapath; quantumDBID marks what it
-// wires as coming from this Quantum DB (see ovs.Config.QuantumDBID).
-func (d *daemon) startDatapath(ctx context.Context, quantumDBID string) (agent.Datapath, error) {
-	if d.cfg.Datapath == "linuxbridge" {
-		return d.startLinuxBridge(ctx, quantumDBID)
-	}
-	// The Open_vSwitch client takes its level at start: a SIGHUP change of
-	// libovsdb_log_level reaches the Quantum DB client only.
-	lvl := d.cfg.LibovsdbLogLevel
-	dp, err := ovs.New(ovs.Config{OVSDB: d.cfg.OVSDB, Bridge: d.cfg.IntegrationBridge,
-		DatapathType: d.cfg.OVSDatapathType, Host: d.cfg.Host, ClientLogLevel: &lvl,
-		BridgeMappings: d.cfg.BridgeMappings, QuantumDBID: quantumDBID, Panics: d.panics}, d.log.With("component", "ovs"))
-	if err != nil {
-		return nil, err
-	}
-	wait := 200 * time.Millisecond
-	for {
-		err := dp.Start(ctx)
-		if err == nil {
-			return dp, nil
-		}
-		d.log.Warn("Open vSwitch not ready yet; retrying", "err", err, "retry_in", wait)
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("stopped before Open vSwitch answered: %w", err)
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 5*time.Second)
-	}
-}
-
-// apiListener takes the socket systemd passed (socket activation), or makes
-// our own at --socket.
-func (d *daemon) apiListener() (net.Listener, error) {
-	lns, err := activation.Listeners()
-	if err != nil {
-		return nil, fmt.Errorf("socket activation: %w", err)
-	}
-	for _, ln := range lns {
-		if ln != nil {
-			d.log.Info("using the socket passed by systemd", "addr", ln.Addr().String())
-			return ln, nil
-		}
-	}
-	ln, err := api.Listen(d.cfg.Socket, os.FileMode(d.cfg.SocketMode), d.cfg.SocketGroup)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", d.cfg.Socket, err)
-	}
-	return ln, nil
+	d.log.Info("stopped")
 }

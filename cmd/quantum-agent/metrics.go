@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -124,8 +123,9 @@ func warnings(p *parts) []string {
 	return p.dp.Warnings()
 }
 
-// serveMetrics serves /metrics, /healthz and /readyz on --metrics-listen.
-func (d *daemon) serveMetrics(wg *sync.WaitGroup, errc chan<- error, reg *prometheus.Registry, p *parts) (*http.Server, error) {
+// metricsServer is the server of /metrics, /healthz and /readyz, and its
+// listener on --metrics-listen (serve starts it).
+func (d *daemon) metricsServer(reg *prometheus.Registry, p *parts) (*http.Server, net.Listener, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slogPrinter{d.log}}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
@@ -141,18 +141,9 @@ func (d *daemon) serveMetrics(wg *sync.WaitGroup, errc chan<- error, reg *promet
 	})
 	ln, err := net.Listen("tcp", d.cfg.MetricsListen)
 	if err != nil {
-		return nil, fmt.Errorf("--metrics-listen %s: %w", d.cfg.MetricsListen, err)
+		return nil, nil, fmt.Errorf("--metrics-listen %s: %w", d.cfg.MetricsListen, err)
 	}
-	d.log.Info("serving metrics", "addr", ln.Addr().String())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("metrics server: %w", err)
-		}
-	}()
-	return srv, nil
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln, nil
 }
 
 // slogPrinter passes promhttp's errors (a collector failing) to the log.

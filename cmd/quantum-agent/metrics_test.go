@@ -36,7 +36,7 @@ func scrape(t *testing.T) (*prometheus.Registry, string) {
 	}
 	ag := agenttest.New(t, agenttest.DefaultConfig())
 	reg, am, apim := d.newMetrics(ag, nil)
-	h := apim.Wrap(api.NewHandler(ag, nil))
+	h := api.NewHandler(ag, nil, api.WithMetrics(apim))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/v1.1/tenants/t/networks", nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
