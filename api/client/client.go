@@ -168,11 +168,17 @@ func (c *Client) do(ctx context.Context, k call) error {
 	}
 	for try := 1; ; try++ {
 		err := c.try(ctx, k, body, key)
-		if err == nil || try >= attempts || ctx.Err() != nil || !worthRetrying(err) {
+		if err == nil || try >= attempts || !worthRetrying(err) {
 			return err
 		}
-		if perr := pause(ctx, c.retry.wait(try)); perr != nil {
-			return fmt.Errorf("%s %s: stopped retrying: %w (last try: %v)", k.method, k.path, perr, err)
+		// The caller gave up (before or during the pause): say so, and keep
+		// the last try's error too, for errors.Is on either.
+		perr := ctx.Err()
+		if perr == nil {
+			perr = pause(ctx, c.retry.wait(try))
+		}
+		if perr != nil {
+			return fmt.Errorf("%s %s: stopped retrying: %w (last try: %w)", k.method, k.path, perr, err)
 		}
 	}
 }
