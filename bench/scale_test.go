@@ -10,6 +10,7 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // BenchmarkAgentRSS10k: 10,000 ports with attachments (10 networks of
@@ -25,7 +26,7 @@ func BenchmarkAgentRSS10k(b *testing.B) {
 		b.StopTimer()
 		s := newAgentSetup(b, 0)
 		ag := s.startAgent(b)
-		waitTrue(b, s.readyz(), time.Minute, "agent ready")
+		testutil.Eventually(b, "agent ready", time.Minute, s.readyz())
 		idleRSS, _ := rssKiB(ag.pid())
 		c := client.New(s.socket)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
@@ -86,7 +87,7 @@ func BenchmarkRestart5k(b *testing.B) {
 		s := newAgentSetup(b, restartPorts)
 		ag := s.startAgent(b)
 		ready := s.readyz()
-		waitTrue(b, ready, time.Minute, "agent ready")
+		testutil.Eventually(b, "agent ready", time.Minute, ready)
 		c := client.New(s.socket)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		start := time.Now()
@@ -116,7 +117,7 @@ func BenchmarkRestart5k(b *testing.B) {
 		start = time.Now()
 		s.startAgent(b)
 		answered := time.Since(start)
-		waitTrue(b, ready, 10*time.Minute, "agent ready after restart")
+		testutil.Eventually(b, "agent ready after restart", 10*time.Minute, ready)
 		readyAfter := time.Since(start)
 		b.StopTimer()
 

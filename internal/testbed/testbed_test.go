@@ -4,12 +4,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // waitPing polls vm's ping to ip until it answers as want or time runs out.
 func waitPing(t *testing.T, vm *VM, other *VM, want bool) bool {
 	t.Helper()
-	return eventually(20*time.Second, func() bool { return vm.Ping(t, other.IP) == want })
+	return testutil.Poll(20*time.Second, testutil.PollInterval, func() bool { return vm.Ping(t, other.IP) == want })
 }
 
 func TestHypervisorSwitchesVLANs(t *testing.T) {
@@ -52,11 +54,11 @@ func TestQuantumDBRestartKeepsData(t *testing.T) {
 		t.Skip("temp dir too long for a unix socket")
 	}
 	s := StartQuantumDBAt(t, dir)
-	if out := run(t, nil, "ovsdb-client", "list-dbs", s.Endpoint); !strings.Contains(out, "Quantum") {
+	if out := Run(t, nil, "ovsdb-client", "list-dbs", s.Endpoint); !strings.Contains(out, "Quantum") {
 		t.Fatalf("list-dbs = %q, want the Quantum database", out)
 	}
 	s.Restart()
-	if out := run(t, nil, "ovsdb-client", "list-dbs", s.Endpoint); !strings.Contains(out, "Quantum") {
+	if out := Run(t, nil, "ovsdb-client", "list-dbs", s.Endpoint); !strings.Contains(out, "Quantum") {
 		t.Fatalf("after restart list-dbs = %q, want the Quantum database", out)
 	}
 	if ep := StartQuantumDB(t); !strings.HasPrefix(ep, "unix:/") {

@@ -33,7 +33,7 @@ func AddVM(t testing.TB, hv *OVS, name, tapName, cidr string) *VM {
 
 func linkMAC(t testing.TB, ns, dev string) string {
 	t.Helper()
-	fields := strings.Fields(run(t, nil, "ip", "-n", ns, "-o", "link", "show", dev))
+	fields := strings.Fields(Run(t, nil, "ip", "-n", ns, "-o", "link", "show", dev))
 	for i, f := range fields {
 		if f == "link/ether" && i+1 < len(fields) {
 			return fields[i+1]
@@ -48,7 +48,7 @@ func linkMAC(t testing.TB, ns, dev string) string {
 func (vm *VM) Ping(t testing.TB, ip netip.Addr) bool {
 	t.Helper()
 	checkTestAddr(t, ip)
-	_, err := runErr(nil, "ip", "netns", "exec", vm.NetNS, "ping", "-q", "-c", "2", "-W", "1", ip.String())
+	_, err := RunErr(nil, "ip", "netns", "exec", vm.NetNS, "ping", "-q", "-c", "2", "-W", "1", ip.String())
 	return err == nil
 }
 
