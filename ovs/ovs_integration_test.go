@@ -2,7 +2,6 @@ package ovs
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -21,18 +20,7 @@ func hvPort(id string, vm *testbed.VM, vlan int) agent.WiredPort {
 
 func startIntegration(t *testing.T, hv *testbed.OVS) *Datapath {
 	t.Helper()
-	d, err := New(Config{OVSDB: hv.DBSocket, DatapathType: DatapathNetdev, Host: "hv-it"},
-		slog.New(slog.NewTextHandler(testWriter{t}, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := d.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	return d
+	return startConfigured(t, Config{OVSDB: hv.DBSocket, DatapathType: DatapathNetdev, Host: "hv-it"})
 }
 
 // syncUntil syncs desired, again on every change signal, until cond holds

@@ -1,11 +1,8 @@
 package ovs
 
 import (
-	"context"
-	"log/slog"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/quantum-agent/quantum-agent/agent"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
@@ -20,18 +17,8 @@ func TestIntegrationPhysnetTrunks(t *testing.T) {
 	for _, br := range []string{"br-a", "br-b"} {
 		hv.Vsctl("add-br", br, "--", "set", "Bridge", br, "datapath_type=netdev")
 	}
-	d, err := New(Config{OVSDB: hv.DBSocket, DatapathType: DatapathNetdev, Host: "hv-it",
-		BridgeMappings: map[string]string{"physnet1": "br-a", "physnet2": "br-b"}},
-		slog.New(slog.NewTextHandler(testWriter{t}, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := d.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
+	d := startConfigured(t, Config{OVSDB: hv.DBSocket, DatapathType: DatapathNetdev, Host: "hv-it",
+		BridgeMappings: map[string]string{"physnet1": "br-a", "physnet2": "br-b"}})
 
 	outside := func(name, br string, tag int, ip string) *testbed.VM {
 		vm := testbed.AddVM(t, hv, name, "o"+name, ip)

@@ -10,9 +10,12 @@ import (
 const PollInterval = 20 * time.Millisecond
 
 // Poll calls cond every interval until it holds or d has passed, and
-// reports whether it held. cond is always tried at least once.
+// reports whether it held. cond is always tried at least once. The first
+// pauses are shorter (1 ms, doubling up to interval), so that what is
+// nearly ready (a server just started) costs no full interval.
 func Poll(d, interval time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(d)
+	pause := min(time.Millisecond, interval)
 	for {
 		if cond() {
 			return true
@@ -20,7 +23,8 @@ func Poll(d, interval time.Duration, cond func() bool) bool {
 		if time.Now().After(deadline) {
 			return false
 		}
-		time.Sleep(interval)
+		time.Sleep(pause)
+		pause = min(2*pause, interval)
 	}
 }
 
