@@ -27,7 +27,7 @@ func BenchmarkAgentRSS10k(b *testing.B) {
 		s := newAgentSetup(b, 0)
 		ag := s.startAgent(b)
 		testutil.Eventually(b, "agent ready", time.Minute, s.readyz())
-		idleRSS, _ := rssKiB(ag.pid())
+		idleRSS, _ := rssKiB(ag.PID())
 		c := client.New(s.socket)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		b.StartTimer()
@@ -57,7 +57,7 @@ func BenchmarkAgentRSS10k(b *testing.B) {
 		settled := time.Since(start)
 		b.StopTimer()
 		cancel()
-		rss, hwm := rssKiB(ag.pid())
+		rss, hwm := rssKiB(ag.PID())
 		if got := s.portCount(); got != len(jobs) {
 			b.Fatalf("br-int has %d ports, want %d", got, len(jobs))
 		}
@@ -107,10 +107,12 @@ func BenchmarkRestart5k(b *testing.B) {
 		}
 		wire := time.Since(start)
 		before := s.interfaces()
-		rssBefore, _ := rssKiB(ag.pid())
+		rssBefore, _ := rssKiB(ag.PID())
 
 		termStart := time.Now()
-		ag.term(b)
+		if err := ag.Term(b, 60*time.Second); err != nil {
+			b.Fatalf("agent exit after SIGTERM: %v", err)
+		}
 		stopped := time.Since(termStart)
 
 		b.StartTimer()

@@ -86,7 +86,7 @@ func benchWireAgent(b *testing.B, n int) {
 		c := client.New(s.socket)
 		ctx, cancel := context.WithTimeout(context.Background(), wireTimeout)
 		pids := s.pids()
-		pids["quantum-agent"] = ag.pid()
+		pids["quantum-agent"] = ag.PID()
 		if pid, err := testbed.ReadPID(s.qdb.Dir + "/db.pid"); err == nil {
 			pids["ovsdb-server (Quantum DB)"] = pid
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // clusterHost is one hypervisor of the two-host test: its OVS (with a
@@ -66,11 +66,7 @@ func wiringOf(h *clusterHost, devs ...string) map[string]wiring {
 func TestTwoHostsOnRaftCluster(t *testing.T) {
 	testbed.RequireRoot(t)
 	cluster := testbed.StartQuantumCluster(t, 3)
-	dir, err := os.MkdirTemp("", "qa-e2e-c-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := testutil.ShortDir(t)
 	hosts := []*clusterHost{{name: "hv1"}, {name: "hv2"}}
 	for _, h := range hosts {
 		h.hv = testbed.StartOVS(t, testbed.OVSOptions{})

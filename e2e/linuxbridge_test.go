@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // startLBAgent runs the built agent with --datapath linuxbridge inside hv's
@@ -59,11 +59,7 @@ func startLBAgent(t *testing.T, hv *testbed.LBHost, qdb, dir, host, vtep string)
 // VXLAN network and not across networks, and admin DOWN cuts traffic.
 func TestLinuxBridgeVXLANAcrossHosts(t *testing.T) {
 	testbed.RequireRoot(t)
-	dir, err := os.MkdirTemp("", "qa-e2e-lb-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := testutil.ShortDir(t)
 	qdb := testbed.StartQuantumDB(t)
 	hv1, hv2 := testbed.StartLBHost(t), testbed.StartLBHost(t)
 	testbed.Underlay(t, hv1, hv2, "198.19.0.1", "198.19.0.2")

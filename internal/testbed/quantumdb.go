@@ -69,18 +69,9 @@ func (s *DBServer) Restart() {
 // working directory that holds go.mod.
 func ModuleRoot(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	dir, err := findModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("testbed: no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return dir
 }
