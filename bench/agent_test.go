@@ -177,6 +177,35 @@ type plugJob struct {
 // goroutines; it returns the port ids in job order.
 func plugAll(ctx context.Context, c *client.Client, jobs []plugJob, workers int) ([]string, error) {
 	ports := make([]string, len(jobs))
+	err := inParallel(len(jobs), workers, func(i int) error {
+		j := jobs[i]
+		port, err := c.CreatePort(ctx, tenant, j.network, client.StateActive)
+		if err == nil {
+			err = c.Plug(ctx, tenant, j.network, port, client.PlugRequest{ID: j.ifaceID, Device: j.device, MAC: j.mac})
+		}
+		if err != nil {
+			return fmt.Errorf("create and plug port %d (%s): %w", i, j.device, err)
+		}
+		ports[i] = port
+		return nil
+	})
+	return ports, err
+}
+
+// unplugAll unplugs every port from workers goroutines.
+func unplugAll(ctx context.Context, c *client.Client, network string, ports []string, workers int) error {
+	return inParallel(len(ports), workers, func(i int) error {
+		if err := c.Unplug(ctx, tenant, network, ports[i]); err != nil {
+			return fmt.Errorf("unplug port %s: %w", ports[i], err)
+		}
+		return nil
+	})
+}
+
+// inParallel calls f(0) .. f(n-1) from workers goroutines and returns the
+// first error. A failed call makes its worker drain the queue, so that few
+// calls follow it.
+func inParallel(n, workers int, f func(i int) error) error {
 	next := make(chan int)
 	errc := make(chan error, workers)
 	var wg sync.WaitGroup
@@ -185,51 +214,17 @@ func plugAll(ctx context.Context, c *client.Client, jobs []plugJob, workers int)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				j := jobs[i]
-				port, err := c.CreatePort(ctx, tenant, j.network, client.StateActive)
-				if err == nil {
-					err = c.Plug(ctx, tenant, j.network, port, client.PlugRequest{ID: j.ifaceID, Device: j.device, MAC: j.mac})
-				}
-				if err != nil {
-					errc <- fmt.Errorf("create and plug port %d (%s): %w", i, j.device, err)
+				if err := f(i); err != nil {
+					errc <- err
 					for range next { // drain
 					}
 					return
 				}
-				ports[i] = port
 			}
 		}()
 	}
-	for i := range jobs {
+	for i := range n {
 		next <- i
-	}
-	close(next)
-	wg.Wait()
-	close(errc)
-	return ports, <-errc
-}
-
-// unplugAll unplugs every port from workers goroutines.
-func unplugAll(ctx context.Context, c *client.Client, network string, ports []string, workers int) error {
-	next := make(chan string)
-	errc := make(chan error, workers)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for port := range next {
-				if err := c.Unplug(ctx, tenant, network, port); err != nil {
-					errc <- fmt.Errorf("unplug port %s: %w", port, err)
-					for range next {
-					}
-					return
-				}
-			}
-		}()
-	}
-	for _, p := range ports {
-		next <- p
 	}
 	close(next)
 	wg.Wait()

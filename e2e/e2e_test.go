@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,6 +105,10 @@ func (p *agentProc) term(t *testing.T) error {
 	return p.Term(t, 40*time.Second)
 }
 
+// pingWait bounds how long a test waits for traffic to start or stop
+// after a change: wiring is asynchronous.
+const pingWait = 20 * time.Second
+
 func ctxT(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
@@ -175,7 +178,7 @@ func TestPingThroughOVS(t *testing.T) {
 	plug(net1, vm2)
 	plug(net2, vm3)
 
-	if !eventuallyPing(t, vm1, vm2.IP, true) {
+	if !vm1.WaitPing(t, vm2.IP, true, pingWait) {
 		t.Fatalf("%s cannot ping %s on the same network", vm1, vm2)
 	}
 	if !vm1.CanTCP(t, vm2) {
@@ -189,13 +192,13 @@ func TestPingThroughOVS(t *testing.T) {
 	if err := c.UpdatePort(ctx, "demo", net1, p1, "DOWN"); err != nil {
 		t.Fatal(err)
 	}
-	if !eventuallyPing(t, vm1, vm2.IP, false) {
+	if !vm1.WaitPing(t, vm2.IP, false, pingWait) {
 		t.Errorf("%s still pings %s with its port DOWN", vm1, vm2)
 	}
 	if err := c.UpdatePort(ctx, "demo", net1, p1, "ACTIVE"); err != nil {
 		t.Fatal(err)
 	}
-	if !eventuallyPing(t, vm1, vm2.IP, true) {
+	if !vm1.WaitPing(t, vm2.IP, true, pingWait) {
 		t.Errorf("%s cannot ping %s after its port is ACTIVE again", vm1, vm2)
 	}
 
@@ -203,25 +206,12 @@ func TestPingThroughOVS(t *testing.T) {
 	if err := c.Unplug(ctx, "demo", net1, p1); err != nil {
 		t.Fatal(err)
 	}
-	if !eventuallyPing(t, vm1, vm2.IP, false) {
+	if !vm1.WaitPing(t, vm2.IP, false, pingWait) {
 		t.Errorf("%s still pings %s after unplug", vm1, vm2)
 	}
 	if out, err := s.quantumctl(t, "attachment-show", net1, p1); err != nil {
 		t.Errorf("quantumctl attachment-show: %v\n%s", err, out)
 	}
-}
-
-// eventuallyPing retries a ping until it gives want, for a bounded time:
-// wiring is asynchronous, so the first packets may precede it.
-func eventuallyPing(t *testing.T, vm *testbed.VM, ip netip.Addr, want bool) bool {
-	t.Helper()
-	for range 10 {
-		if vm.Ping(t, ip) == want {
-			return true
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return false
 }
 
 // TestDurableAcrossSIGKILL: a 2xx means the change is in the Quantum DB, so

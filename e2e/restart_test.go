@@ -41,7 +41,7 @@ func newWiredPair(t *testing.T) *wiredPair {
 		w.ports = append(w.ports, port)
 	}
 	w.waitUp(t)
-	if !eventuallyPing(t, w.vm1, w.vm2.IP, true) {
+	if !w.vm1.WaitPing(t, w.vm2.IP, true, pingWait) {
 		t.Fatalf("%s cannot ping %s", w.vm1, w.vm2)
 	}
 	return w
@@ -148,7 +148,7 @@ func TestDriftHealed(t *testing.T) {
 		return err == nil
 	})
 	w.waitUp(t)
-	if !eventuallyPing(t, w.vm1, w.vm2.IP, true) {
+	if !w.vm1.WaitPing(t, w.vm2.IP, true, pingWait) {
 		t.Errorf("no traffic after healing")
 	}
 	if after := hv.Vsctl("--columns=name,tag,external_ids", "list", "Port", "foreign0"); after != foreignBefore {
@@ -183,7 +183,7 @@ func TestPlugBeforeTap(t *testing.T) {
 	if err != nil || att.Status != "UP" {
 		t.Fatalf("after the device appeared: %+v, %v; want UP", att, err)
 	}
-	if !eventuallyPing(t, vm1, vm2.IP, true) {
+	if !vm1.WaitPing(t, vm2.IP, true, pingWait) {
 		t.Errorf("no traffic to the late device")
 	}
 }
@@ -194,7 +194,7 @@ func TestOVSRestartsSurvived(t *testing.T) {
 	w := newWiredPair(t)
 	w.s.hv.RestartVswitchd()
 	w.waitUp(t)
-	if !eventuallyPingLong(t, w.vm1, w.vm2, 30*time.Second) {
+	if !w.vm1.WaitPing(t, w.vm2.IP, true, 30*time.Second) {
 		t.Fatalf("no traffic after ovs-vswitchd restarted")
 	}
 	w.s.hv.RestartDB()
@@ -206,7 +206,7 @@ func TestOVSRestartsSurvived(t *testing.T) {
 	}
 	w.ports = append(w.ports, port)
 	w.waitUp(t)
-	if !eventuallyPingLong(t, w.vm1, vm3, 30*time.Second) {
+	if !w.vm1.WaitPing(t, vm3.IP, true, 30*time.Second) {
 		t.Errorf("no traffic to a port plugged after the OVS DB restarted")
 	}
 }
@@ -220,20 +220,9 @@ func TestQuantumDBRestartSurvived(t *testing.T) {
 		_, err := w.c.CreatePort(ctxT(t), "demo", w.net, "DOWN")
 		return err == nil
 	})
-	if !eventuallyPing(t, w.vm1, w.vm2.IP, true) {
+	if !w.vm1.WaitPing(t, w.vm2.IP, true, pingWait) {
 		t.Errorf("traffic lost after the Quantum DB restarted")
 	}
-}
-
-func eventuallyPingLong(t *testing.T, from, to *testbed.VM, d time.Duration) bool {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if from.Ping(t, to.IP) {
-			return true
-		}
-	}
-	return false
 }
 
 // TestQuarantinedPortsIsolated: two admin-DOWN ports share the dead VLAN;
@@ -279,7 +268,7 @@ func TestWrongQuantumDBUnplugsNothing(t *testing.T) {
 	if after := w.ofports(t); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("ports changed under an agent on another Quantum DB: before %v, after %v", before, after)
 	}
-	if !eventuallyPing(t, w.vm1, w.vm2.IP, true) {
+	if !w.vm1.WaitPing(t, w.vm2.IP, true, pingWait) {
 		t.Errorf("traffic cut by an agent on another Quantum DB")
 	}
 }

@@ -3,6 +3,7 @@ package ovs
 import (
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/quantum-agent/quantum-agent/agent"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
@@ -54,10 +55,10 @@ func TestIntegrationPhysnetTrunks(t *testing.T) {
 		t.Errorf("int-br-b trunks = %s, want [200]", got)
 	}
 
-	if !pingBecomes(t, x, a100, true) {
+	if !x.WaitPing(t, a100.IP, true, 20*time.Second) {
 		t.Errorf("%s cannot reach VLAN 100 of physnet1 through br-a", x)
 	}
-	if !pingBecomes(t, y, b200, true) {
+	if !y.WaitPing(t, b200.IP, true, 20*time.Second) {
 		t.Errorf("%s cannot reach VLAN 200 of physnet2 through br-b", y)
 	}
 	if !x.CanTCP(t, a100) {
@@ -82,13 +83,13 @@ func TestIntegrationPhysnetTrunks(t *testing.T) {
 	// then trunks every VLAN) physnet2's VLAN does leak onto br-a, until
 	// the next Sync puts the list back.
 	hv.Vsctl("clear", "Port", "int-br-a", "trunks")
-	if !pingBecomes(t, y, a200, true) {
+	if !y.WaitPing(t, a200.IP, true, 20*time.Second) {
 		t.Errorf("%s does not reach %s even with int-br-a trunking every VLAN: the isolation checks prove nothing", y, a200)
 	}
 	syncUntil(t, d, "trunks healed", desired, func(map[string]agent.PortState) bool {
 		return hv.Vsctl("get", "Port", "int-br-a", "trunks") == "[100]"
 	})
-	if !pingBecomes(t, y, a200, false) {
+	if !y.WaitPing(t, a200.IP, false, 20*time.Second) {
 		t.Errorf("%s still reaches %s after Sync restored the trunks", y, a200)
 	}
 }

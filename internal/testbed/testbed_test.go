@@ -4,15 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
-
-// waitPing polls vm's ping to ip until it answers as want or time runs out.
-func waitPing(t *testing.T, vm *VM, other *VM, want bool) bool {
-	t.Helper()
-	return testutil.Poll(20*time.Second, testutil.PollInterval, func() bool { return vm.Ping(t, other.IP) == want })
-}
 
 func TestHypervisorSwitchesVLANs(t *testing.T) {
 	RequireRoot(t)
@@ -28,7 +20,7 @@ func TestHypervisorSwitchesVLANs(t *testing.T) {
 		"--", "add-port", "br0", vm2.Tap, "tag=10",
 		"--", "add-port", "br0", vm3.Tap, "tag=20")
 
-	if !waitPing(t, vm1, vm2, true) {
+	if !vm1.WaitPing(t, vm2.IP, true, 20*time.Second) {
 		t.Fatal("vm1 cannot ping vm2 on the same tag")
 	}
 	if vm1.Ping(t, vm3.IP) {
@@ -39,7 +31,7 @@ func TestHypervisorSwitchesVLANs(t *testing.T) {
 	}
 
 	hv.RestartVswitchd()
-	if !waitPing(t, vm1, vm2, true) {
+	if !vm1.WaitPing(t, vm2.IP, true, 20*time.Second) {
 		t.Fatal("vm1 cannot ping vm2 after ovs-vswitchd restarted")
 	}
 	if !strings.Contains(hv.Vsctl("list-ports", "br0"), vm1.Tap) {

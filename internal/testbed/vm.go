@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // VM is a "virtual machine": a namespace whose eth0 is the peer of a veth
@@ -50,6 +52,14 @@ func (vm *VM) Ping(t testing.TB, ip netip.Addr) bool {
 	checkTestAddr(t, ip)
 	_, err := RunErr(nil, "ip", "netns", "exec", vm.NetNS, "ping", "-q", "-c", "2", "-W", "1", ip.String())
 	return err == nil
+}
+
+// WaitPing pings ip from the VM until the answer is want or d has passed,
+// and reports whether it was: wiring is asynchronous, so the first packets
+// may precede it.
+func (vm *VM) WaitPing(t testing.TB, ip netip.Addr, want bool, d time.Duration) bool {
+	t.Helper()
+	return testutil.Poll(d, 200*time.Millisecond, func() bool { return vm.Ping(t, ip) == want })
 }
 
 // tcpBytes is how much CanTCP sends: enough for TSO/GSO-sized segments,
