@@ -11,12 +11,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 const (
@@ -41,19 +41,8 @@ func agentBinary(b *testing.B) string {
 		return bin
 	}
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "qa-bench-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binDir = dir
-		cmd := exec.Command("go", "build", "-o", dir+"/", "../cmd/quantum-agent")
-		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ../cmd/quantum-agent: %w: %s", err, out)
-			return
-		}
-		agentBin = filepath.Join(dir, "quantum-agent")
+		binDir, buildErr = testbed.BuildBinaries("quantum-agent")
+		agentBin = filepath.Join(binDir, "quantum-agent")
 	})
 	if buildErr != nil {
 		b.Fatal(buildErr)
@@ -74,84 +63,27 @@ type agentSetup struct {
 
 func newAgentSetup(b *testing.B, devices int) *agentSetup {
 	b.Helper()
-	dir, err := os.MkdirTemp("", "qa-bench-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { os.RemoveAll(dir) })
+	dir := testutil.ShortDir(b)
 	h := newHypervisor(b, devices)
 	qdb := testbed.StartQuantumDBAt(b, dir)
 	return &agentSetup{hypervisor: h, qdb: qdb, dir: dir, socket: filepath.Join(dir, "quantum.sock")}
 }
 
-// agentProc is the agent binary running in the hypervisor's namespace.
-type agentProc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-	log  string
-}
-
-// startAgent starts the agent and waits until its socket answers.
-func (s *agentSetup) startAgent(b *testing.B) *agentProc {
+// startAgent starts the agent in the hypervisor's namespace and waits
+// until its socket answers.
+func (s *agentSetup) startAgent(b *testing.B) *testbed.Process {
 	b.Helper()
-	logPath := filepath.Join(s.dir, fmt.Sprintf("agent-%d.log", time.Now().UnixNano()))
-	logf, err := os.Create(logPath)
-	if err != nil {
-		b.Fatal(err)
-	}
-	p := &agentProc{done: make(chan struct{}), log: logPath}
-	p.cmd = exec.Command("ip", "netns", "exec", s.ovs.NetNS, agentBinary(b),
+	p := testbed.StartProcess(b, "agent", exec.Command("ip", "netns", "exec", s.ovs.NetNS, agentBinary(b),
 		"--socket", s.socket, "--quantum-db", s.qdb.Endpoint, "--ovs-db", s.ovs.DBSocket,
 		"--integration-bridge", bridge, "--ovs-datapath-type", "netdev",
 		"--network-vlan-ranges", "physnet1:100:199", "--host", agentHost,
-		"--metrics-listen", metricsAddr, "--log-level", "warn")
-	p.cmd.Stdout, p.cmd.Stderr = logf, logf
-	if err := p.cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	logf.Close()
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	b.Cleanup(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGKILL)
-		<-p.done
-		if b.Failed() {
-			b.Logf("agent log tail:\n%s", tail(p.log, 4000))
-		}
-	})
+		"--metrics-listen", metricsAddr, "--log-level", "warn"))
 	c := client.New(s.socket)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := c.Versions(context.Background()); err == nil {
-			return p
-		}
-		select {
-		case <-p.done:
-			b.Fatalf("agent exited at start: %v\n%s", p.err, tail(p.log, 4000))
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("agent socket never answered\n%s", tail(p.log, 4000))
-		}
-	}
-}
-
-func (p *agentProc) pid() int { return p.cmd.Process.Pid }
-
-// term sends SIGTERM and waits for the exit.
-func (p *agentProc) term(b *testing.B) {
-	b.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		b.Fatal(err)
-	}
-	select {
-	case <-p.done:
-		if p.err != nil {
-			b.Fatalf("agent exit after SIGTERM: %v", p.err)
-		}
-	case <-time.After(60 * time.Second):
-		b.Fatal("agent did not exit within 60s of SIGTERM")
-	}
+	p.WaitAnswering(b, 60*time.Second, func() error {
+		_, err := c.Versions(context.Background())
+		return err
+	})
+	return p
 }
 
 // rssKiB reads VmRSS and VmHWM from /proc/<pid>/status.
@@ -233,17 +165,6 @@ func (s *agentSetup) reconcileStats() (passes, seconds float64) {
 	return passes, seconds
 }
 
-func tail(path string, n int) string {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	if len(raw) > n {
-		raw = raw[len(raw)-n:]
-	}
-	return string(raw)
-}
-
 // plugJob is one port to create and plug.
 type plugJob struct {
 	network string
@@ -256,6 +177,35 @@ type plugJob struct {
 // goroutines; it returns the port ids in job order.
 func plugAll(ctx context.Context, c *client.Client, jobs []plugJob, workers int) ([]string, error) {
 	ports := make([]string, len(jobs))
+	err := inParallel(len(jobs), workers, func(i int) error {
+		j := jobs[i]
+		port, err := c.CreatePort(ctx, tenant, j.network, client.StateActive)
+		if err == nil {
+			err = c.Plug(ctx, tenant, j.network, port, client.PlugRequest{ID: j.ifaceID, Device: j.device, MAC: j.mac})
+		}
+		if err != nil {
+			return fmt.Errorf("create and plug port %d (%s): %w", i, j.device, err)
+		}
+		ports[i] = port
+		return nil
+	})
+	return ports, err
+}
+
+// unplugAll unplugs every port from workers goroutines.
+func unplugAll(ctx context.Context, c *client.Client, network string, ports []string, workers int) error {
+	return inParallel(len(ports), workers, func(i int) error {
+		if err := c.Unplug(ctx, tenant, network, ports[i]); err != nil {
+			return fmt.Errorf("unplug port %s: %w", ports[i], err)
+		}
+		return nil
+	})
+}
+
+// inParallel calls f(0) .. f(n-1) from workers goroutines and returns the
+// first error. A failed call makes its worker drain the queue, so that few
+// calls follow it.
+func inParallel(n, workers int, f func(i int) error) error {
 	next := make(chan int)
 	errc := make(chan error, workers)
 	var wg sync.WaitGroup
@@ -264,51 +214,17 @@ func plugAll(ctx context.Context, c *client.Client, jobs []plugJob, workers int)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				j := jobs[i]
-				port, err := c.CreatePort(ctx, tenant, j.network, client.StateActive)
-				if err == nil {
-					err = c.Plug(ctx, tenant, j.network, port, client.PlugRequest{ID: j.ifaceID, Device: j.device, MAC: j.mac})
-				}
-				if err != nil {
-					errc <- fmt.Errorf("create and plug port %d (%s): %w", i, j.device, err)
+				if err := f(i); err != nil {
+					errc <- err
 					for range next { // drain
 					}
 					return
 				}
-				ports[i] = port
 			}
 		}()
 	}
-	for i := range jobs {
+	for i := range n {
 		next <- i
-	}
-	close(next)
-	wg.Wait()
-	close(errc)
-	return ports, <-errc
-}
-
-// unplugAll unplugs every port from workers goroutines.
-func unplugAll(ctx context.Context, c *client.Client, network string, ports []string, workers int) error {
-	next := make(chan string)
-	errc := make(chan error, workers)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for port := range next {
-				if err := c.Unplug(ctx, tenant, network, port); err != nil {
-					errc <- fmt.Errorf("unplug port %s: %w", port, err)
-					for range next {
-					}
-					return
-				}
-			}
-		}()
-	}
-	for _, p := range ports {
-		next <- p
 	}
 	close(next)
 	wg.Wait()

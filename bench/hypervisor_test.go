@@ -3,19 +3,17 @@ package bench
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // bridge is the integration bridge every case wires into.
@@ -39,14 +37,18 @@ type hypervisor struct {
 // Setup is untimed: callers stop the benchmark timer around it.
 func newHypervisor(b *testing.B, n int) *hypervisor {
 	b.Helper()
-	h := &hypervisor{b: b, peers: uniqueName("qa-peers-")}
+	h := &hypervisor{b: b, peers: testbed.UniqueName("qa-peers-")}
 	// Made first so that its cleanup runs last, after OVS has stopped.
-	addNetNS(b, h.peers)
+	testbed.AddNetNS(b, h.peers)
 	h.ovs = testbed.StartOVS(b, testbed.OVSOptions{})
 	// Runs before the test bed's own stop, which allows 15 s: vswitchd
 	// closing thousands of ports takes longer (about 13 ms each, in the
 	// kernel).
-	b.Cleanup(func() { stopSlowly(b, filepath.Join(h.ovs.Dir, "vswitchd.pid"), 10*time.Minute) })
+	b.Cleanup(func() {
+		if err := testbed.StopPID(filepath.Join(h.ovs.Dir, "vswitchd.pid"), 10*time.Minute); err != nil {
+			b.Logf("stop ovs-vswitchd: %v", err)
+		}
+	})
 	h.ovs.Vsctl("add-br", bridge, "--", "set", "Bridge", bridge, "datapath_type=netdev")
 	h.addDevices(n)
 	return h
@@ -70,7 +72,7 @@ func (h *hypervisor) addDevices(n int) {
 	ipBatch(h.b, h.ovs.NetNS, hv.Bytes())
 	ipBatch(h.b, h.peers, peer.Bytes())
 	for _, ns := range []struct{ name, dev string }{{h.ovs.NetNS, h.devs[0]}, {h.peers, "qpr00000"}} {
-		got := strings.TrimSpace(mustRun(h.b, "ip", "netns", "exec", ns.name, "cat",
+		got := strings.TrimSpace(testbed.Run(h.b, nil, "ip", "netns", "exec", ns.name, "cat",
 			"/proc/sys/net/ipv6/conf/"+ns.dev+"/disable_ipv6"))
 		if got != "1" {
 			h.b.Fatalf("IPv6 is on for %s in %s (disable_ipv6=%s)", ns.dev, ns.name, got)
@@ -116,21 +118,18 @@ func (h *hypervisor) interfaces() map[string]int {
 // the agent reports as UP.
 func (h *hypervisor) waitOfports(n int, timeout time.Duration) {
 	h.b.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		up := 0
+	up := 0
+	ok := testutil.Poll(timeout, testutil.PollInterval, func() bool {
+		up = 0
 		for _, of := range h.interfaces() {
 			if of > 0 {
 				up++
 			}
 		}
-		if up >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			h.b.Fatalf("only %d of %d interfaces have an ofport after %s", up, n, timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return up >= n
+	})
+	if !ok {
+		h.b.Fatalf("only %d of %d interfaces have an ofport after %s", up, n, timeout)
 	}
 }
 
@@ -146,7 +145,7 @@ func (h *hypervisor) portCount() int {
 // reconfigures from the whole database and reports cur_cfg).
 func (h *hypervisor) barrier() {
 	h.b.Helper()
-	h.vsctl("set", "Open_vSwitch", ".", "external_ids:bench-barrier="+uniqueName(""))
+	h.vsctl("set", "Open_vSwitch", ".", "external_ids:bench-barrier="+testbed.UniqueName(""))
 }
 
 // pids of the hypervisor's daemons, for CPU accounting.
@@ -154,27 +153,11 @@ func (h *hypervisor) pids() map[string]int {
 	h.b.Helper()
 	m := map[string]int{}
 	for name, file := range map[string]string{"ovs-vswitchd": "vswitchd.pid", "ovsdb-server (Open_vSwitch)": "ovsdb.pid"} {
-		if pid, err := readPID(filepath.Join(h.ovs.Dir, file)); err == nil {
+		if pid, err := testbed.ReadPID(filepath.Join(h.ovs.Dir, file)); err == nil {
 			m[name] = pid
 		}
 	}
 	return m
-}
-
-// addNetNS makes a namespace with IPv6 off and loopback up; cleanup
-// deletes it (and the veth ends in it, which takes their peers along).
-func addNetNS(b *testing.B, name string) {
-	b.Helper()
-	mustRun(b, "ip", "netns", "add", name)
-	b.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			b.Errorf("delete netns %s: %v %s", name, err, out)
-		}
-	})
-	mustRun(b, "ip", "-n", name, "link", "set", "lo", "up")
-	for _, k := range []string{"net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"} {
-		mustRun(b, "ip", "netns", "exec", name, "sysctl", "-q", "-w", k+"=1")
-	}
 }
 
 func ipBatch(b *testing.B, ns string, script []byte) {
@@ -186,58 +169,6 @@ func ipBatch(b *testing.B, ns string, script []byte) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("ip -n %s -batch: %v: %s", ns, err, abbreviate(string(out)))
 	}
-}
-
-func mustRun(b *testing.B, name string, args ...string) string {
-	b.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		b.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-func uniqueName(prefix string) string {
-	buf := make([]byte, 4)
-	_, _ = rand.Read(buf)
-	return prefix + hex.EncodeToString(buf)
-}
-
-func readPID(pidfile string) (int, error) {
-	raw, err := os.ReadFile(pidfile)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(strings.TrimSpace(string(raw)))
-}
-
-// stopSlowly sends SIGTERM to the process of pidfile and waits up to
-// timeout for it to be gone.
-func stopSlowly(b *testing.B, pidfile string, timeout time.Duration) {
-	pid, err := readPID(pidfile)
-	if err != nil || !alive(pid) {
-		return
-	}
-	start := time.Now()
-	_ = syscall.Kill(pid, syscall.SIGTERM)
-	for alive(pid) {
-		if time.Since(start) > timeout {
-			b.Logf("pid %d (%s) still runs %s after SIGTERM", pid, pidfile, timeout)
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// alive reports whether pid runs (a zombie does not).
-func alive(pid int) bool {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(raw)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
 
 // cpuSeconds is the user+system CPU time a process has used so far.

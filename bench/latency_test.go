@@ -9,6 +9,7 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // latencyPlugs is how many sequential plugs BenchmarkAttachLatency times.
@@ -25,7 +26,7 @@ func BenchmarkAttachLatency(b *testing.B) {
 		b.StopTimer()
 		s := newAgentSetup(b, latencyPlugs)
 		s.startAgent(b)
-		waitTrue(b, s.readyz(), time.Minute, "agent ready")
+		testutil.Eventually(b, "agent ready", time.Minute, s.readyz())
 		c := client.New(s.socket)
 		ctx, cancel := context.WithTimeout(context.Background(), wireTimeout)
 		netID, err := c.CreateNetwork(ctx, tenant, client.NetworkRequest{Name: "latency"})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // BenchmarkAgentRSS10k: 10,000 ports with attachments (10 networks of
@@ -25,8 +26,8 @@ func BenchmarkAgentRSS10k(b *testing.B) {
 		b.StopTimer()
 		s := newAgentSetup(b, 0)
 		ag := s.startAgent(b)
-		waitTrue(b, s.readyz(), time.Minute, "agent ready")
-		idleRSS, _ := rssKiB(ag.pid())
+		testutil.Eventually(b, "agent ready", time.Minute, s.readyz())
+		idleRSS, _ := rssKiB(ag.PID())
 		c := client.New(s.socket)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		b.StartTimer()
@@ -56,7 +57,7 @@ func BenchmarkAgentRSS10k(b *testing.B) {
 		settled := time.Since(start)
 		b.StopTimer()
 		cancel()
-		rss, hwm := rssKiB(ag.pid())
+		rss, hwm := rssKiB(ag.PID())
 		if got := s.portCount(); got != len(jobs) {
 			b.Fatalf("br-int has %d ports, want %d", got, len(jobs))
 		}
@@ -86,7 +87,7 @@ func BenchmarkRestart5k(b *testing.B) {
 		s := newAgentSetup(b, restartPorts)
 		ag := s.startAgent(b)
 		ready := s.readyz()
-		waitTrue(b, ready, time.Minute, "agent ready")
+		testutil.Eventually(b, "agent ready", time.Minute, ready)
 		c := client.New(s.socket)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		start := time.Now()
@@ -106,17 +107,19 @@ func BenchmarkRestart5k(b *testing.B) {
 		}
 		wire := time.Since(start)
 		before := s.interfaces()
-		rssBefore, _ := rssKiB(ag.pid())
+		rssBefore, _ := rssKiB(ag.PID())
 
 		termStart := time.Now()
-		ag.term(b)
+		if err := ag.Term(b, 60*time.Second); err != nil {
+			b.Fatalf("agent exit after SIGTERM: %v", err)
+		}
 		stopped := time.Since(termStart)
 
 		b.StartTimer()
 		start = time.Now()
 		s.startAgent(b)
 		answered := time.Since(start)
-		waitTrue(b, ready, 10*time.Minute, "agent ready after restart")
+		testutil.Eventually(b, "agent ready after restart", 10*time.Minute, ready)
 		readyAfter := time.Since(start)
 		b.StopTimer()
 

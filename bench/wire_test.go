@@ -11,6 +11,7 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // clientWorkers is how many goroutines drive the API at once, like the
@@ -85,13 +86,13 @@ func benchWireAgent(b *testing.B, n int) {
 		c := client.New(s.socket)
 		ctx, cancel := context.WithTimeout(context.Background(), wireTimeout)
 		pids := s.pids()
-		pids["quantum-agent"] = ag.pid()
-		if pid, err := readPID(s.qdb.Dir + "/db.pid"); err == nil {
+		pids["quantum-agent"] = ag.PID()
+		if pid, err := testbed.ReadPID(s.qdb.Dir + "/db.pid"); err == nil {
 			pids["ovsdb-server (Quantum DB)"] = pid
 		}
 		// Wait until the agent's first pass is done, so its start-up is
 		// not timed.
-		waitTrue(b, s.readyz(), time.Minute, "agent ready")
+		testutil.Eventually(b, "agent ready", time.Minute, s.readyz())
 		passes0, passSecs0 := s.reconcileStats()
 		cpu := newCPUMeter(pids)
 		stopPerf := startPerf(b, fmt.Sprintf("wire-agent-%d", n), pids["quantum-agent"], pids["ovs-vswitchd"])
@@ -130,7 +131,7 @@ func benchWireAgent(b *testing.B, n int) {
 		if err := unplugAll(ctx, c, netID, ports, clientWorkers); err != nil {
 			b.Fatal(err)
 		}
-		waitTrue(b, func() bool { return s.portCount() == 0 }, wireTimeout, "ports gone from br-int")
+		testutil.Eventually(b, "ports gone from br-int", wireTimeout, func() bool { return s.portCount() == 0 })
 		s.barrier()
 		unplug := time.Since(start)
 		unplugCPU := cpu.done()
@@ -216,17 +217,5 @@ func addPortArgs(i int, dev string) []string {
 		"external_ids:iface-id=vif-" + fmt.Sprintf("%05d", i),
 		"external_ids:iface-status=active",
 		"external_ids:attached-mac=" + macOf(i),
-	}
-}
-
-// waitTrue polls cond until it holds, failing b after timeout.
-func waitTrue(b *testing.B, cond func() bool, timeout time.Duration, what string) {
-	b.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.Fatalf("timed out after %s waiting for: %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

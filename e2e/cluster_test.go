@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // clusterHost is one hypervisor of the two-host test: its OVS (with a
@@ -66,11 +66,7 @@ func wiringOf(h *clusterHost, devs ...string) map[string]wiring {
 func TestTwoHostsOnRaftCluster(t *testing.T) {
 	testbed.RequireRoot(t)
 	cluster := testbed.StartQuantumCluster(t, 3)
-	dir, err := os.MkdirTemp("", "qa-e2e-c-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := testutil.ShortDir(t)
 	hosts := []*clusterHost{{name: "hv1"}, {name: "hv2"}}
 	for _, h := range hosts {
 		h.hv = testbed.StartOVS(t, testbed.OVSOptions{})
@@ -133,7 +129,7 @@ func TestTwoHostsOnRaftCluster(t *testing.T) {
 		t.Errorf("hv1's br-int holds another host's attachments: %s", ports)
 	}
 
-	if !eventuallyPing(t, vmA, vmB.IP, true) {
+	if !vmA.WaitPing(t, vmB.IP, true, pingWait) {
 		t.Fatalf("%s cannot ping %s across hosts on net1", vmA, vmB)
 	}
 	if !vmA.CanTCP(t, vmB) {
@@ -206,7 +202,7 @@ func TestTwoHostsOnRaftCluster(t *testing.T) {
 	// and reaches VM-a.
 	vmD := testbed.AddVM(t, h2.hv, "vm-d", "tapd", "198.18.10.4/24")
 	plug(c2, net1, vmD, "hv2")
-	if !eventuallyPing(t, vmD, vmA.IP, true) {
+	if !vmD.WaitPing(t, vmA.IP, true, pingWait) {
 		t.Errorf("%s (plugged after the leader change) cannot ping %s", vmD, vmA)
 	}
 	if n, err := c2.GetNetwork(ctx, "demo", net3); err != nil || n.SegmentationID == vlans[net1] || n.SegmentationID == vlans[net2] {
@@ -236,7 +232,7 @@ func TestTwoHostsOnRaftCluster(t *testing.T) {
 			t.Errorf("%s changed across the leader change: %+v -> %+v", k, v, after[k])
 		}
 	}
-	if !eventuallyPing(t, vmA, vmB.IP, true) {
+	if !vmA.WaitPing(t, vmB.IP, true, pingWait) {
 		t.Errorf("%s cannot ping %s after the leader change", vmA, vmB)
 	}
 	if vmA.Ping(t, vmC.IP) {

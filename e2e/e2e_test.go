@@ -10,32 +10,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // bins holds the binaries built once for the package.
 var bins string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "qa-e2e-bin-")
+	dir, err := testbed.BuildBinaries("quantum-agent", "quantumctl")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	cmd := exec.Command("go", "build", "-o", dir+"/", "../cmd/quantum-agent", "../cmd/quantumctl")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build binaries:", err)
 		os.Exit(1)
 	}
@@ -47,75 +39,26 @@ func TestMain(m *testing.M) {
 
 // agentProc is one quantum-agent process running in a hypervisor namespace.
 type agentProc struct {
-	t      *testing.T
-	cmd    *exec.Cmd
+	*testbed.Process
 	socket string
-	log    *lockedWriter
-	done   chan struct{}
-	err    error
 }
 
-// startAgent starts cmd (an agent; its output goes to p.log unless cmd
+// startAgent starts cmd (an agent; its output goes to p.Log unless cmd
 // already says otherwise); the test's cleanup kills it and, if the test
 // failed, shows what it logged.
 func startAgent(t *testing.T, name string, cmd *exec.Cmd, socket string) *agentProc {
 	t.Helper()
-	p := &agentProc{t: t, cmd: cmd, socket: socket, log: &lockedWriter{w: &bytes.Buffer{}}, done: make(chan struct{})}
-	if cmd.Stdout == nil {
-		cmd.Stdout = p.log
-	}
-	if cmd.Stderr == nil {
-		cmd.Stderr = p.log
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.kill()
-		if t.Failed() {
-			t.Logf("%s log:\n%s", name, p.log.String())
-		}
-	})
-	return p
+	return &agentProc{Process: testbed.StartProcess(t, name, cmd), socket: socket}
 }
 
 // waitAnswering returns once the agent's API answers c; it fails the test
 // if the agent exits first or does not answer within d.
 func (p *agentProc) waitAnswering(t *testing.T, c *client.Client, d time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		if _, err := c.Versions(context.Background()); err == nil {
-			return
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("agent exited at start: %v\n%s", p.err, p.log.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("agent socket %s never answered\n%s", p.socket, p.log.String())
-		}
-	}
-}
-
-// lockedWriter lets the test read the log while the agent writes it.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.String()
+	p.WaitAnswering(t, d, func() error {
+		_, err := c.Versions(context.Background())
+		return err
+	})
 }
 
 type sandbox struct {
@@ -134,11 +77,7 @@ func newSandbox(t *testing.T) *sandbox {
 func newSandboxWith(t *testing.T, opts testbed.OVSOptions) *sandbox {
 	t.Helper()
 	testbed.RequireRoot(t)
-	dir, err := os.MkdirTemp("", "qa-e2e-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := testutil.ShortDir(t)
 	return &sandbox{
 		hv:     testbed.StartOVS(t, opts),
 		qdb:    testbed.StartQuantumDBAt(t, dir),
@@ -160,27 +99,15 @@ func (s *sandbox) start(t *testing.T) *agentProc {
 	return p
 }
 
-// kill stops the agent with SIGKILL (by PID: ip netns exec execs the agent,
-// so the PID is the agent's) and waits for it.
-func (p *agentProc) kill() {
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-}
-
 // term sends SIGTERM and returns the exit error (nil for exit code 0).
 func (p *agentProc) term(t *testing.T) error {
 	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.done:
-		return p.err
-	case <-time.After(40 * time.Second):
-		t.Fatal("agent did not exit after SIGTERM")
-		return nil
-	}
+	return p.Term(t, 40*time.Second)
 }
+
+// pingWait bounds how long a test waits for traffic to start or stop
+// after a change: wiring is asynchronous.
+const pingWait = 20 * time.Second
 
 func ctxT(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -251,7 +178,7 @@ func TestPingThroughOVS(t *testing.T) {
 	plug(net1, vm2)
 	plug(net2, vm3)
 
-	if !eventuallyPing(t, vm1, vm2.IP, true) {
+	if !vm1.WaitPing(t, vm2.IP, true, pingWait) {
 		t.Fatalf("%s cannot ping %s on the same network", vm1, vm2)
 	}
 	if !vm1.CanTCP(t, vm2) {
@@ -265,13 +192,13 @@ func TestPingThroughOVS(t *testing.T) {
 	if err := c.UpdatePort(ctx, "demo", net1, p1, "DOWN"); err != nil {
 		t.Fatal(err)
 	}
-	if !eventuallyPing(t, vm1, vm2.IP, false) {
+	if !vm1.WaitPing(t, vm2.IP, false, pingWait) {
 		t.Errorf("%s still pings %s with its port DOWN", vm1, vm2)
 	}
 	if err := c.UpdatePort(ctx, "demo", net1, p1, "ACTIVE"); err != nil {
 		t.Fatal(err)
 	}
-	if !eventuallyPing(t, vm1, vm2.IP, true) {
+	if !vm1.WaitPing(t, vm2.IP, true, pingWait) {
 		t.Errorf("%s cannot ping %s after its port is ACTIVE again", vm1, vm2)
 	}
 
@@ -279,25 +206,12 @@ func TestPingThroughOVS(t *testing.T) {
 	if err := c.Unplug(ctx, "demo", net1, p1); err != nil {
 		t.Fatal(err)
 	}
-	if !eventuallyPing(t, vm1, vm2.IP, false) {
+	if !vm1.WaitPing(t, vm2.IP, false, pingWait) {
 		t.Errorf("%s still pings %s after unplug", vm1, vm2)
 	}
 	if out, err := s.quantumctl(t, "attachment-show", net1, p1); err != nil {
 		t.Errorf("quantumctl attachment-show: %v\n%s", err, out)
 	}
-}
-
-// eventuallyPing retries a ping until it gives want, for a bounded time:
-// wiring is asynchronous, so the first packets may precede it.
-func eventuallyPing(t *testing.T, vm *testbed.VM, ip netip.Addr, want bool) bool {
-	t.Helper()
-	for range 10 {
-		if vm.Ping(t, ip) == want {
-			return true
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return false
 }
 
 // TestDurableAcrossSIGKILL: a 2xx means the change is in the Quantum DB, so
@@ -313,7 +227,7 @@ func TestDurableAcrossSIGKILL(t *testing.T) {
 	if err := c.Plug(ctx, "demo", netID, portID, client.PlugRequest{ID: "vif-durable", Device: "tapdurable"}); err != nil {
 		t.Fatal(err)
 	}
-	p.kill()
+	p.Kill()
 	s.start(t)
 	n, err := c.GetNetwork(ctx, "demo", netID)
 	if err != nil || n.Name != "durable" || len(n.Ports) != 1 || n.Ports[0].ID != portID {
@@ -335,7 +249,7 @@ func TestSIGTERMExitsZero(t *testing.T) {
 	s := newSandbox(t)
 	p := s.start(t)
 	if err := p.term(t); err != nil {
-		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.log.String())
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.Log.String())
 	}
 	if _, err := os.Stat(s.socket); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("socket file left behind after a clean stop: %v", err)
@@ -356,7 +270,7 @@ func TestSocketOwnership(t *testing.T) {
 	if _, err := client.New(s.socket).Versions(ctxT(t)); err != nil {
 		t.Fatalf("first agent's socket broken by the second: %v", err)
 	}
-	p.kill() // leaves the socket file behind
+	p.Kill() // leaves the socket file behind
 	if _, err := os.Stat(s.socket); err != nil {
 		t.Fatalf("expected a stale socket after SIGKILL: %v", err)
 	}
@@ -398,28 +312,17 @@ func TestUnansweringDBIsServiceUnavailable(t *testing.T) {
 		t.Fatalf("create with the DB stopped: %v, want service unavailable", err)
 	}
 	resume()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testutil.Eventually(t, "the agent to recover after the DB answered again", 30*time.Second, func() bool {
 		_, err := c.CreateNetwork(ctx, "demo", client.NetworkRequest{Name: "after"})
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("agent never recovered after the DB answered again: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return err == nil
+	})
 }
 
 func readPID(t *testing.T, pidfile string) int {
 	t.Helper()
-	b, err := os.ReadFile(pidfile)
+	pid, err := testbed.ReadPID(pidfile)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var pid int
-	if _, err := fmt.Sscan(strings.TrimSpace(string(b)), &pid); err != nil {
-		t.Fatalf("pidfile %s: %v", pidfile, err)
 	}
 	return pid
 }

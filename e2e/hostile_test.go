@@ -119,8 +119,8 @@ func TestHostileInputNeverReachesTheDB(t *testing.T) {
 	}
 
 	select {
-	case <-agentProc.done:
-		t.Fatalf("agent exited: %v", agentProc.err)
+	case <-agentProc.Done():
+		t.Fatalf("agent exited: %v", agentProc.Err())
 	default:
 	}
 	if after := storedOf(ctx, t, c, netID); !reflect.DeepEqual(after, before) {
@@ -148,7 +148,7 @@ func TestHostileInputNeverReachesTheDB(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"panic", "send on closed channel", "OVSDB connection back"} {
-		if strings.Contains(agentProc.log.String(), bad) {
+		if strings.Contains(agentProc.Log.String(), bad) {
 			t.Errorf("agent log has %q", bad)
 		}
 	}

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // startLBAgent runs the built agent with --datapath linuxbridge inside hv's
@@ -59,11 +59,7 @@ func startLBAgent(t *testing.T, hv *testbed.LBHost, qdb, dir, host, vtep string)
 // VXLAN network and not across networks, and admin DOWN cuts traffic.
 func TestLinuxBridgeVXLANAcrossHosts(t *testing.T) {
 	testbed.RequireRoot(t)
-	dir, err := os.MkdirTemp("", "qa-e2e-lb-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := testutil.ShortDir(t)
 	qdb := testbed.StartQuantumDB(t)
 	hv1, hv2 := testbed.StartLBHost(t), testbed.StartLBHost(t)
 	testbed.Underlay(t, hv1, hv2, "198.19.0.1", "198.19.0.2")
@@ -95,16 +91,7 @@ func TestLinuxBridgeVXLANAcrossHosts(t *testing.T) {
 	px2 := plug(c2, netX, x2)
 	plug(c2, netY, y2)
 
-	pings := func(from, to *testbed.VM, want bool) bool {
-		deadline := time.Now().Add(30 * time.Second)
-		for time.Now().Before(deadline) {
-			if from.Ping(t, to.IP) == want {
-				return true
-			}
-		}
-		return false
-	}
-	if !pings(x1, x2, true) {
+	if !x1.WaitPing(t, x2.IP, true, 30*time.Second) {
 		t.Fatalf("%s cannot ping %s across hosts on one VXLAN network", x1, x2)
 	}
 	if x1.Ping(t, y2.IP) {
@@ -116,13 +103,13 @@ func TestLinuxBridgeVXLANAcrossHosts(t *testing.T) {
 	if err := c2.UpdatePort(ctx, "demo", netX, px2, "DOWN"); err != nil {
 		t.Fatal(err)
 	}
-	if !pings(x1, x2, false) {
+	if !x1.WaitPing(t, x2.IP, false, 30*time.Second) {
 		t.Errorf("%s still pings %s with its port DOWN", x1, x2)
 	}
 	if err := c2.UpdatePort(ctx, "demo", netX, px2, "ACTIVE"); err != nil {
 		t.Fatal(err)
 	}
-	if !pings(x1, x2, true) {
+	if !x1.WaitPing(t, x2.IP, true, 30*time.Second) {
 		t.Errorf("%s cannot ping %s after its port is ACTIVE again", x1, x2)
 	}
 }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // wiredPair is a sandbox with one network and two VMs plugged and UP.
@@ -41,7 +41,7 @@ func newWiredPair(t *testing.T) *wiredPair {
 		w.ports = append(w.ports, port)
 	}
 	w.waitUp(t)
-	if !eventuallyPing(t, w.vm1, w.vm2.IP, true) {
+	if !w.vm1.WaitPing(t, w.vm2.IP, true, pingWait) {
 		t.Fatalf("%s cannot ping %s", w.vm1, w.vm2)
 	}
 	return w
@@ -113,7 +113,7 @@ func TestAgentRestartDisturbsNothing(t *testing.T) {
 	}
 	w.agent = w.s.start(t)
 	w.waitUp(t)
-	w.agent.kill()
+	w.agent.Kill()
 	w.agent = w.s.start(t)
 	w.waitUp(t)
 	if !running() {
@@ -138,17 +138,17 @@ func TestDriftHealed(t *testing.T) {
 
 	tag := strings.TrimSpace(hv.Vsctl("get", "Port", w.vm1.Tap, "tag"))
 	hv.Vsctl("set", "Port", w.vm1.Tap, "tag=999")
-	waitFor(t, "re-tagged port healed", func() bool {
+	testutil.Eventually(t, "re-tagged port healed", 60*time.Second, func() bool {
 		return strings.TrimSpace(hv.Vsctl("get", "Port", w.vm1.Tap, "tag")) == tag
 	})
 
 	hv.Vsctl("del-port", "br-int", w.vm2.Tap)
-	waitFor(t, "deleted port put back", func() bool {
+	testutil.Eventually(t, "deleted port put back", 60*time.Second, func() bool {
 		_, err := hv.VsctlErr("get", "Port", w.vm2.Tap, "tag")
 		return err == nil
 	})
 	w.waitUp(t)
-	if !eventuallyPing(t, w.vm1, w.vm2.IP, true) {
+	if !w.vm1.WaitPing(t, w.vm2.IP, true, pingWait) {
 		t.Errorf("no traffic after healing")
 	}
 	if after := hv.Vsctl("--columns=name,tag,external_ids", "list", "Port", "foreign0"); after != foreignBefore {
@@ -183,7 +183,7 @@ func TestPlugBeforeTap(t *testing.T) {
 	if err != nil || att.Status != "UP" {
 		t.Fatalf("after the device appeared: %+v, %v; want UP", att, err)
 	}
-	if !eventuallyPing(t, vm1, vm2.IP, true) {
+	if !vm1.WaitPing(t, vm2.IP, true, pingWait) {
 		t.Errorf("no traffic to the late device")
 	}
 }
@@ -194,7 +194,7 @@ func TestOVSRestartsSurvived(t *testing.T) {
 	w := newWiredPair(t)
 	w.s.hv.RestartVswitchd()
 	w.waitUp(t)
-	if !eventuallyPingLong(t, w.vm1, w.vm2, 30*time.Second) {
+	if !w.vm1.WaitPing(t, w.vm2.IP, true, 30*time.Second) {
 		t.Fatalf("no traffic after ovs-vswitchd restarted")
 	}
 	w.s.hv.RestartDB()
@@ -206,7 +206,7 @@ func TestOVSRestartsSurvived(t *testing.T) {
 	}
 	w.ports = append(w.ports, port)
 	w.waitUp(t)
-	if !eventuallyPingLong(t, w.vm1, vm3, 30*time.Second) {
+	if !w.vm1.WaitPing(t, vm3.IP, true, 30*time.Second) {
 		t.Errorf("no traffic to a port plugged after the OVS DB restarted")
 	}
 }
@@ -216,34 +216,12 @@ func TestOVSRestartsSurvived(t *testing.T) {
 func TestQuantumDBRestartSurvived(t *testing.T) {
 	w := newWiredPair(t)
 	w.s.qdb.Restart()
-	waitFor(t, "API writes after the Quantum DB restarted", func() bool {
+	testutil.Eventually(t, "API writes after the Quantum DB restarted", 60*time.Second, func() bool {
 		_, err := w.c.CreatePort(ctxT(t), "demo", w.net, "DOWN")
 		return err == nil
 	})
-	if !eventuallyPing(t, w.vm1, w.vm2.IP, true) {
+	if !w.vm1.WaitPing(t, w.vm2.IP, true, pingWait) {
 		t.Errorf("traffic lost after the Quantum DB restarted")
-	}
-}
-
-func eventuallyPingLong(t *testing.T, from, to *testbed.VM, d time.Duration) bool {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if from.Ping(t, to.IP) {
-			return true
-		}
-	}
-	return false
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting: %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -281,28 +259,16 @@ func TestWrongQuantumDBUnplugsNothing(t *testing.T) {
 	if err := w.agent.term(t); err != nil {
 		t.Fatal(err)
 	}
-	w.s.qdb = testbed.StartQuantumDBAt(t, shortDir(t))
+	w.s.qdb = testbed.StartQuantumDBAt(t, testutil.ShortDir(t))
 	w.agent = w.s.start(t)
-	waitFor(t, "the warning about the other database's ports", func() bool {
+	testutil.Eventually(t, "the warning about the other database's ports", 60*time.Second, func() bool {
 		st, err := w.c.Status(ctxT(t))
 		return err == nil && st.Ready && len(st.Warnings) == 1 && strings.Contains(st.Warnings[0], "2 ports")
 	})
 	if after := w.ofports(t); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("ports changed under an agent on another Quantum DB: before %v, after %v", before, after)
 	}
-	if !eventuallyPing(t, w.vm1, w.vm2.IP, true) {
+	if !w.vm1.WaitPing(t, w.vm2.IP, true, pingWait) {
 		t.Errorf("traffic cut by an agent on another Quantum DB")
 	}
-}
-
-// shortDir returns a short-named directory (unix socket paths are limited)
-// removed with the test.
-func shortDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "qa-qdb2-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
 }

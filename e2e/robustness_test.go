@@ -17,6 +17,7 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // rawAPI speaks HTTP to the agent's socket without api/client's retries, so
@@ -89,7 +90,7 @@ func (a *rawAPI) createPort(tenant, netID, key string) (string, int, string) {
 // alive reports whether the agent process still runs.
 func (p *agentProc) alive() bool {
 	select {
-	case <-p.done:
+	case <-p.Done():
 		return false
 	default:
 		return true
@@ -116,22 +117,22 @@ func waitStatus(t *testing.T, c *client.Client, what string, limit time.Duration
 	t.Helper()
 	start := time.Now()
 	var last *client.AgentStatus
-	for time.Since(start) < limit {
+	held := testutil.Poll(limit, 100*time.Millisecond, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
 		st, err := c.Status(ctx)
-		cancel()
-		if err == nil {
-			last = st
-			if cond(st) {
-				d := time.Since(start)
-				t.Logf("%s after %s (reason %q)", what, d.Round(10*time.Millisecond), st.Reason)
-				return d
-			}
+		if err != nil {
+			return false
 		}
-		time.Sleep(100 * time.Millisecond)
+		last = st
+		return cond(st)
+	})
+	if !held {
+		t.Fatalf("never %s within %s; last status %+v", what, limit, last)
 	}
-	t.Fatalf("never %s within %s; last status %+v", what, limit, last)
-	return 0
+	d := time.Since(start)
+	t.Logf("%s after %s (reason %q)", what, d.Round(10*time.Millisecond), last.Reason)
+	return d
 }
 
 // TestStalledQuantumDBNoticed: a Quantum DB that stops answering (SIGSTOP:
@@ -210,7 +211,7 @@ func TestStalledQuantumDBNoticed(t *testing.T) {
 func TestFrozenLeaderFailover(t *testing.T) {
 	testbed.RequireRoot(t)
 	cluster := testbed.StartQuantumCluster(t, 3)
-	dir := shortDir(t)
+	dir := testutil.ShortDir(t)
 	hv := testbed.StartOVS(t, testbed.OVSOptions{})
 	socket := filepath.Join(dir, "q.sock")
 	args := []string{"netns", "exec", hv.NetNS, filepath.Join(bins, "quantum-agent"),

@@ -16,6 +16,7 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // launchOpts adds to what sandbox.start does: environment, inherited
@@ -59,7 +60,7 @@ func (s *sandbox) launch(t *testing.T, o launchOpts) *agentProc {
 	return p
 }
 
-func (p *agentProc) logText() string { return p.log.String() }
+func (p *agentProc) logText() string { return p.Log.String() }
 
 // notifySocket is a systemd-style NOTIFY_SOCKET: every datagram the agent
 // sends arrives on msgs.
@@ -295,17 +296,11 @@ func squeeze(s string) string { return strings.Join(strings.Fields(s), " ") }
 // shared) and returns its last value.
 func pollUntil(t *testing.T, what string, cond func() (string, bool)) string {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		v, ok := cond()
-		if ok {
-			return v
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; last:\n%s", what, v)
-		}
-		time.Sleep(200 * time.Millisecond)
+	var last string
+	if !testutil.Poll(90*time.Second, 200*time.Millisecond, func() (ok bool) { last, ok = cond(); return ok }) {
+		t.Fatalf("timed out waiting for %s; last:\n%s", what, last)
 	}
+	return last
 }
 
 // promtoolCheck runs `promtool check metrics` on the scrape when promtool
@@ -374,7 +369,7 @@ func TestConfigFileSIGHUPAndJournal(t *testing.T) {
 	}
 
 	write(fmt.Sprintf("socket = %q\nmetrics_listen = \"\"\nlibovsdb_log_level = \"debug\"\nintegration_bridge = \"br-new\"\n", s.socket))
-	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	pollUntil(t, "SIGHUP handled", func() (string, bool) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/agent"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // newDP starts a datapath working in host's namespace; t.Cleanup closes it.
@@ -56,21 +57,20 @@ func syncStates(t *testing.T, dp *Datapath, desired []agent.WiredPort) map[strin
 // and returns the last states.
 func syncUntil(t *testing.T, dp *Datapath, desired []agent.WiredPort, want map[string]string) map[string]agent.PortState {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		st := syncStates(t, dp, desired)
-		ok := true
+	var st map[string]agent.PortState
+	testutil.Poll(20*time.Second, 100*time.Millisecond, func() bool {
+		st = syncStates(t, dp, desired)
 		for att, status := range want {
-			ok = ok && st[att].Status == status
-		}
-		if ok || time.Now().After(deadline) {
-			for att, status := range want {
-				wantStatus(t, st, att, status, "")
+			if st[att].Status != status {
+				return false
 			}
-			return st
 		}
-		time.Sleep(100 * time.Millisecond)
+		return true
+	})
+	for att, status := range want {
+		wantStatus(t, st, att, status, "")
 	}
+	return st
 }
 
 func allUp(atts ...string) map[string]string {
@@ -91,20 +91,6 @@ func wantStatus(t *testing.T, states map[string]agent.PortState, att, status, re
 
 func vmPort(att, netID string, vm *testbed.VM, seg agent.Segment) agent.WiredPort {
 	return agent.WiredPort{AttachmentID: att, PortID: "p-" + att, NetworkID: netID, Device: vm.Tap, MAC: vm.MAC, Segment: seg, AdminUp: true}
-}
-
-// pings polls until vm's ping to other answers as want.
-func pings(t *testing.T, vm, other *testbed.VM, want bool) bool {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if vm.Ping(t, other.IP) == want {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-	}
 }
 
 // waitChange waits for the datapath to signal Changes.
@@ -145,7 +131,7 @@ func TestIntegrationWiresVMs(t *testing.T) {
 	}
 
 	t.Run("isolation", func(t *testing.T) {
-		if !pings(t, vm1, vm2, true) {
+		if !vm1.WaitPing(t, vm2.IP, true, 20*time.Second) {
 			t.Fatal("vm1 cannot ping vm2 on the same network")
 		}
 		if vm1.Ping(t, vm3.IP) {
@@ -161,7 +147,7 @@ func TestIntegrationWiresVMs(t *testing.T) {
 		down[0].AdminUp = false
 		st := syncStates(t, dp, down)
 		wantStatus(t, st, "a1", agent.StatusUp, "") // wired; the port's op-status shows DOWN
-		if !pings(t, vm1, vm2, false) {
+		if !vm1.WaitPing(t, vm2.IP, false, 20*time.Second) {
 			t.Fatal("vm1 still pings vm2 with its port DOWN")
 		}
 		if hv.Master("tapv1") != brA {
@@ -170,7 +156,7 @@ func TestIntegrationWiresVMs(t *testing.T) {
 		// Set up again, the tap's carrier follows asynchronously: the link
 		// event brings the pass that sees it UP.
 		syncUntil(t, dp, desired, allUp("a1"))
-		if !pings(t, vm1, vm2, true) {
+		if !vm1.WaitPing(t, vm2.IP, true, 20*time.Second) {
 			t.Fatal("vm1 cannot ping vm2 after its port is ACTIVE again")
 		}
 	})
@@ -184,11 +170,11 @@ func TestIntegrationWiresVMs(t *testing.T) {
 		if hv.IfIndex("tapv2") != index {
 			t.Fatal("unplug deleted or re-created the tap; it belongs to the VM")
 		}
-		if !pings(t, vm1, vm2, false) {
+		if !vm1.WaitPing(t, vm2.IP, false, 20*time.Second) {
 			t.Fatal("vm1 still pings unplugged vm2")
 		}
 		syncStates(t, dp, desired)
-		if !pings(t, vm1, vm2, true) {
+		if !vm1.WaitPing(t, vm2.IP, true, 20*time.Second) {
 			t.Fatal("vm1 cannot ping vm2 after replug")
 		}
 	})
@@ -213,7 +199,7 @@ func TestIntegrationWiresVMs(t *testing.T) {
 		vm4 := hv.AddVM(t, "vm4", "tapv4", "198.18.0.4/24")
 		waitChange(t, dp, "the device appeared")
 		syncUntil(t, dp, late, allUp("a4"))
-		if !pings(t, vm3, vm4, true) {
+		if !vm3.WaitPing(t, vm4.IP, true, 20*time.Second) {
 			t.Error("vm3 cannot ping vm4 wired after its device appeared")
 		}
 		hv.IP("link", "set", "tapv4", "down")
@@ -230,7 +216,7 @@ func TestIntegrationLinkDown(t *testing.T) {
 	hv := testbed.StartLBHost(t)
 	dp := newDP(t, hv, Config{})
 	vm1 := hv.AddVM(t, "vm1", "tapd1", "198.18.0.1/24")
-	if _, err := testbedRun("ip", "-n", vm1.NetNS, "link", "set", "eth0", "down"); err != nil {
+	if _, err := testbed.RunErr(nil, "ip", "-n", vm1.NetNS, "link", "set", "eth0", "down"); err != nil {
 		t.Fatal(err)
 	}
 	st := syncStates(t, dp, []agent.WiredPort{vmPort("a1", netA, vm1, local)})
@@ -247,7 +233,7 @@ func TestIntegrationRestartAdoptsWithoutDisruption(t *testing.T) {
 	desired := []agent.WiredPort{vmPort("a1", netA, vm1, local), vmPort("a2", netA, vm2, local), vmPort("a3", netA, down, local)}
 	desired[2].AdminUp = false
 	syncUntil(t, dp, desired, allUp("a1", "a2", "a3"))
-	if !pings(t, vm1, vm2, true) {
+	if !vm1.WaitPing(t, vm2.IP, true, 20*time.Second) {
 		t.Fatal("vm1 cannot ping vm2")
 	}
 	bridgeIndex := hv.IfIndex(BridgeName(netA))
@@ -296,7 +282,7 @@ func TestIntegrationHealsDrift(t *testing.T) {
 	if hv.Master("tapf1") != br {
 		t.Fatal("tapf1 not back on its bridge")
 	}
-	if !pings(t, vm1, vm2, true) {
+	if !vm1.WaitPing(t, vm2.IP, true, 20*time.Second) {
 		t.Fatal("no traffic after healing")
 	}
 
@@ -320,7 +306,7 @@ func TestIntegrationHealsDrift(t *testing.T) {
 	if hv.IfIndex("tapf2") == old || hv.Master("tapf2") != br {
 		t.Fatal("the re-created tapf2 is not wired")
 	}
-	if !pings(t, vm1, vm2b, true) {
+	if !vm1.WaitPing(t, vm2b.IP, true, 20*time.Second) {
 		t.Fatal("vm1 cannot ping the VM behind the re-created tap")
 	}
 }
@@ -400,10 +386,10 @@ func TestIntegrationVXLANBetweenHosts(t *testing.T) {
 	if fdb := hv1.Bridge("fdb", "show", "dev", "vxlan-1001"); !strings.Contains(fdb, "00:00:00:00:00:00 dst 198.19.0.2") {
 		t.Errorf("no flood entry to the peer on vxlan-1001:\n%s", fdb)
 	}
-	if !pings(t, x1, x2, true) {
+	if !x1.WaitPing(t, x2.IP, true, 20*time.Second) {
 		t.Fatal("x1 cannot ping x2 across hosts on VNI 1001")
 	}
-	if !pings(t, y1, y2, true) {
+	if !y1.WaitPing(t, y2.IP, true, 20*time.Second) {
 		t.Fatal("y1 cannot ping y2 across hosts on VNI 1002")
 	}
 	if x1.Ping(t, y2.IP) || x2.Ping(t, y1.IP) {

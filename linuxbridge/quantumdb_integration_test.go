@@ -50,7 +50,7 @@ func TestIntegrationKeepsLinksOfAnotherQuantumDB(t *testing.T) {
 			t.Fatalf("bridge %s marked %q, want quantum-agent:hv1:a", br, got)
 		}
 	}
-	if !pings(t, vm1, vm2, true) || !pings(t, vm3, vm4, true) {
+	if !vm1.WaitPing(t, vm2.IP, true, 20*time.Second) || !vm3.WaitPing(t, vm4.IP, true, 20*time.Second) {
 		t.Fatal("no traffic on the wired networks")
 	}
 	indexA, indexB := hv.IfIndex(brA), hv.IfIndex(brB)
@@ -81,7 +81,7 @@ func TestIntegrationKeepsLinksOfAnotherQuantumDB(t *testing.T) {
 		if hv.IfIndex(brA) != indexA || hv.IfIndex(brB) != indexB {
 			t.Error("a bridge of another DB was deleted")
 		}
-		if !pings(t, vm3, vm4, true) {
+		if !vm3.WaitPing(t, vm4.IP, true, 20*time.Second) {
 			t.Error("vm3 cannot ping vm4")
 		}
 		warningsHave(t, other, "2 bridges and uplinks were made from another Quantum DB than b and are left untouched, with the 4 ports")
@@ -113,7 +113,7 @@ func TestIntegrationKeepsLinksOfAnotherQuantumDB(t *testing.T) {
 		if hv.Master("tapq2") != brA {
 			t.Error("the other DB's port was released from its bridge")
 		}
-		if !pings(t, vm1, vm2, true) {
+		if !vm1.WaitPing(t, vm2.IP, true, 20*time.Second) {
 			t.Error("vm1 cannot ping vm2 on the shared bridge")
 		}
 		warningsHave(t, other, "1 bridges and uplinks were made from another Quantum DB than b and are left untouched, with the 1 ports")
@@ -136,7 +136,7 @@ func TestIntegrationKeepsLinksOfAnotherQuantumDB(t *testing.T) {
 		if hv.IfIndex(brB) != indexB || hv.Master("tapq3") != brB || hv.Master("tapq4") != brB {
 			t.Error("the bridge adopted by the other DB, or its ports, were touched")
 		}
-		if !pings(t, vm3, vm4, true) {
+		if !vm3.WaitPing(t, vm4.IP, true, 20*time.Second) {
 			t.Error("vm3 cannot ping vm4 on the other DB's bridge")
 		}
 		warningsHave(t, same, "1 bridges and uplinks were made from another Quantum DB than a and are left untouched, with the 2 ports")

@@ -2,7 +2,6 @@ package ovs
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -21,18 +20,7 @@ func hvPort(id string, vm *testbed.VM, vlan int) agent.WiredPort {
 
 func startIntegration(t *testing.T, hv *testbed.OVS) *Datapath {
 	t.Helper()
-	d, err := New(Config{OVSDB: hv.DBSocket, DatapathType: DatapathNetdev, Host: "hv-it"},
-		slog.New(slog.NewTextHandler(testWriter{t}, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := d.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	return d
+	return startConfigured(t, Config{OVSDB: hv.DBSocket, DatapathType: DatapathNetdev, Host: "hv-it"})
 }
 
 // syncUntil syncs desired, again on every change signal, until cond holds
@@ -76,20 +64,6 @@ func allUp(ps ...agent.WiredPort) func(map[string]agent.PortState) bool {
 	}
 }
 
-// pingBecomes polls until from's ping to to gives want.
-func pingBecomes(t *testing.T, from, to *testbed.VM, want bool) bool {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if from.Ping(t, to.IP) == want {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-	}
-}
-
 func TestIntegrationWiresVMs(t *testing.T) {
 	testbed.RequireRoot(t)
 	hv := testbed.StartOVS(t, testbed.OVSOptions{})
@@ -112,7 +86,7 @@ func TestIntegrationWiresVMs(t *testing.T) {
 		t.Errorf("tapq1 iface-id = %s", got)
 	}
 
-	if !pingBecomes(t, vm1, vm2, true) {
+	if !vm1.WaitPing(t, vm2.IP, true, 20*time.Second) {
 		t.Fatal("vm1 cannot ping vm2 on VLAN 101")
 	}
 	if vm1.Ping(t, vm3.IP) {
@@ -129,11 +103,11 @@ func TestIntegrationWiresVMs(t *testing.T) {
 		if got := hv.Vsctl("get", "Port", "tapq2", "tag"); got != "4095" {
 			t.Fatalf("tag of admin-down port = %s, want 4095", got)
 		}
-		if !pingBecomes(t, vm1, vm2, false) {
+		if !vm1.WaitPing(t, vm2.IP, false, 20*time.Second) {
 			t.Error("vm1 still pings vm2 while vm2's port is admin down")
 		}
 		syncUntil(t, d, "admin up again", desired, allUp(desired...))
-		if !pingBecomes(t, vm1, vm2, true) {
+		if !vm1.WaitPing(t, vm2.IP, true, 20*time.Second) {
 			t.Error("vm1 cannot ping vm2 after its port is admin up again")
 		}
 	})
@@ -166,7 +140,7 @@ func TestIntegrationWiresVMs(t *testing.T) {
 		}
 		vm4 := testbed.AddVM(t, hv, "vm4", "tapq4", "198.18.1.4/24")
 		syncUntil(t, d, "created device UP", withP4, allUp(withP4...))
-		if !pingBecomes(t, vm4, vm1, true) {
+		if !vm4.WaitPing(t, vm1.IP, true, 20*time.Second) {
 			t.Error("vm4 cannot ping vm1 on VLAN 101")
 		}
 		syncUntil(t, d, "vm4 unwired", desired, allUp(desired...))

@@ -1,8 +1,6 @@
 package ovs
 
 import (
-	"context"
-	"log/slog"
 	"strconv"
 	"testing"
 	"time"
@@ -20,18 +18,8 @@ func TestIntegrationPhysnetTrunks(t *testing.T) {
 	for _, br := range []string{"br-a", "br-b"} {
 		hv.Vsctl("add-br", br, "--", "set", "Bridge", br, "datapath_type=netdev")
 	}
-	d, err := New(Config{OVSDB: hv.DBSocket, DatapathType: DatapathNetdev, Host: "hv-it",
-		BridgeMappings: map[string]string{"physnet1": "br-a", "physnet2": "br-b"}},
-		slog.New(slog.NewTextHandler(testWriter{t}, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := d.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
+	d := startConfigured(t, Config{OVSDB: hv.DBSocket, DatapathType: DatapathNetdev, Host: "hv-it",
+		BridgeMappings: map[string]string{"physnet1": "br-a", "physnet2": "br-b"}})
 
 	outside := func(name, br string, tag int, ip string) *testbed.VM {
 		vm := testbed.AddVM(t, hv, name, "o"+name, ip)
@@ -67,10 +55,10 @@ func TestIntegrationPhysnetTrunks(t *testing.T) {
 		t.Errorf("int-br-b trunks = %s, want [200]", got)
 	}
 
-	if !pingBecomes(t, x, a100, true) {
+	if !x.WaitPing(t, a100.IP, true, 20*time.Second) {
 		t.Errorf("%s cannot reach VLAN 100 of physnet1 through br-a", x)
 	}
-	if !pingBecomes(t, y, b200, true) {
+	if !y.WaitPing(t, b200.IP, true, 20*time.Second) {
 		t.Errorf("%s cannot reach VLAN 200 of physnet2 through br-b", y)
 	}
 	if !x.CanTCP(t, a100) {
@@ -95,13 +83,13 @@ func TestIntegrationPhysnetTrunks(t *testing.T) {
 	// then trunks every VLAN) physnet2's VLAN does leak onto br-a, until
 	// the next Sync puts the list back.
 	hv.Vsctl("clear", "Port", "int-br-a", "trunks")
-	if !pingBecomes(t, y, a200, true) {
+	if !y.WaitPing(t, a200.IP, true, 20*time.Second) {
 		t.Errorf("%s does not reach %s even with int-br-a trunking every VLAN: the isolation checks prove nothing", y, a200)
 	}
 	syncUntil(t, d, "trunks healed", desired, func(map[string]agent.PortState) bool {
 		return hv.Vsctl("get", "Port", "int-br-a", "trunks") == "[100]"
 	})
-	if !pingBecomes(t, y, a200, false) {
+	if !y.WaitPing(t, a200.IP, false, 20*time.Second) {
 		t.Errorf("%s still reaches %s after Sync restored the trunks", y, a200)
 	}
 }

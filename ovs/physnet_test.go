@@ -10,6 +10,7 @@ import (
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
 	"github.com/quantum-agent/quantum-agent/agent"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 	"github.com/quantum-agent/quantum-agent/ovs/vswitch"
 )
 
@@ -70,7 +71,7 @@ func (f *fakeOVS) removePort(t *testing.T, bridge, name string) {
 func checkPatchPair(t *testing.T, f *fakeOVS, physnet, physBridge string) []int {
 	t.Helper()
 	intName, physName := "int-"+physBridge, "phy-"+physBridge
-	waitFor(t, "patch pair to "+physBridge, func() bool {
+	testutil.Eventually(t, "patch pair to "+physBridge, testWait, func() bool {
 		return slices.Contains(f.bridgePorts(t, "br-int"), intName) && slices.Contains(f.bridgePorts(t, physBridge), physName)
 	})
 	ports := f.ports(t)
@@ -142,7 +143,7 @@ func TestSyncTrunksVLANsInUse(t *testing.T) {
 	}
 	// c is quarantined (tag 4095) but keeps its network's VLAN reserved:
 	// 4095 itself is never trunked.
-	waitFor(t, "trunks of the VLANs in use", func() bool {
+	testutil.Eventually(t, "trunks of the VLANs in use", testWait, func() bool {
 		return slices.Equal(trunksOf(t, f, "int-br-phys"), []int{100, 101, 102})
 	})
 	checkPatchPair(t, f, "physnet1", "br-phys")
@@ -154,11 +155,11 @@ func TestSyncTrunksVLANsInUse(t *testing.T) {
 		}
 	}
 	syncOK(t, d, a)
-	waitFor(t, "trunks shrink", func() bool { return slices.Equal(trunksOf(t, f, "int-br-phys"), []int{101}) })
+	testutil.Eventually(t, "trunks shrink", testWait, func() bool { return slices.Equal(trunksOf(t, f, "int-br-phys"), []int{101}) })
 	// No port left: a placeholder nothing uses, never the empty list
 	// (which OVS reads as every VLAN).
 	syncOK(t, d)
-	waitFor(t, "placeholder", func() bool { return slices.Equal(trunksOf(t, f, "int-br-phys"), []int{4094}) })
+	testutil.Eventually(t, "placeholder", testWait, func() bool { return slices.Equal(trunksOf(t, f, "int-br-phys"), []int{4094}) })
 }
 
 func TestSyncHealsPatchPair(t *testing.T) {
@@ -170,7 +171,7 @@ func TestSyncHealsPatchPair(t *testing.T) {
 	checkPatchPair(t, f, "physnet1", "br-phys")
 	f.removePort(t, "br-int", "int-br-phys")
 	f.removePort(t, "br-phys", "phy-br-phys")
-	waitFor(t, "ports gone in the agent's cache", func() bool {
+	testutil.Eventually(t, "ports gone in the agent's cache", testWait, func() bool {
 		s, err := d.snapshot(context.Background())
 		return err == nil && s.portByName["int-br-phys"] == nil && s.portByName["phy-br-phys"] == nil
 	})
@@ -189,7 +190,7 @@ func TestSyncHealsPatchPair(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.transact(t, ops)
-	waitFor(t, "trunks drift in the agent's cache", func() bool {
+	testutil.Eventually(t, "trunks drift in the agent's cache", testWait, func() bool {
 		s, err := d.snapshot(context.Background())
 		return err == nil && len(s.portByName["int-br-phys"].Trunks) == 0
 	})
@@ -199,9 +200,9 @@ func TestSyncHealsPatchPair(t *testing.T) {
 	}
 	cfgBefore := root.NextCfg
 	syncOK(t, d, a)
-	waitFor(t, "trunks healed", func() bool { return slices.Equal(trunksOf(t, f, "int-br-phys"), []int{100}) })
+	testutil.Eventually(t, "trunks healed", testWait, func() bool { return slices.Equal(trunksOf(t, f, "int-br-phys"), []int{100}) })
 	// vswitchd applies a trunks-only change only when told to reconfigure.
-	waitFor(t, "next_cfg bumped", func() bool {
+	testutil.Eventually(t, "next_cfg bumped", testWait, func() bool {
 		return f.peer.Get(context.Background(), root) == nil && root.NextCfg > cfgBefore
 	})
 }
@@ -216,7 +217,7 @@ func TestMissingPhysicalBridge(t *testing.T) {
 	a := wired(0, 100)
 	syncOK(t, d, a)
 	f.setInterface(t, "tapa", 5, "", "up")
-	waitFor(t, "ofport in the agent's cache", func() bool {
+	testutil.Eventually(t, "ofport in the agent's cache", testWait, func() bool {
 		s, err := d.snapshot(context.Background())
 		return err == nil && s.ifByName["tapa"] != nil && s.ifByName["tapa"].Ofport != nil
 	})
@@ -230,7 +231,7 @@ func TestMissingPhysicalBridge(t *testing.T) {
 	}
 	// The operator creates the bridge: the next pass connects it.
 	f.addBridge(t, "br-phys", DatapathNetdev)
-	waitFor(t, "Ready", func() bool { return d.Ready() == nil })
+	testutil.Eventually(t, "Ready", testWait, func() bool { return d.Ready() == nil })
 	st = syncOK(t, d, a)[a.AttachmentID]
 	if st.Status != agent.StatusUp {
 		t.Errorf("after the bridge appeared: %+v, want UP", st)
@@ -265,7 +266,7 @@ func TestSameVLANOnTwoPhysnets(t *testing.T) {
 	if _, ok := f.ports(t)["tapa"]; ok {
 		t.Error("refused port was put on br-int")
 	}
-	waitFor(t, "trunks", func() bool {
+	testutil.Eventually(t, "trunks", testWait, func() bool {
 		return slices.Equal(trunksOf(t, f, "int-br-b"), []int{100}) && !slices.Contains(trunksOf(t, f, "int-br-a"), 100)
 	})
 	// Two fresh ports, neither wired: the first name wins, deterministically.
@@ -323,7 +324,7 @@ func TestDroppedMappingRemovesPatchPair(t *testing.T) {
 	_ = d.Close()
 	d = startMapped(t, f, map[string]string{"physnet2": "br-b"})
 	syncOK(t, d)
-	waitFor(t, "stale pair gone", func() bool {
+	testutil.Eventually(t, "stale pair gone", testWait, func() bool {
 		return !slices.Contains(f.bridgePorts(t, "br-int"), "int-br-a") && len(f.bridgePorts(t, "br-a")) == 0
 	})
 	checkPatchPair(t, f, "physnet2", "br-b")

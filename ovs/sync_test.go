@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,12 +11,12 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/ovn-kubernetes/libovsdb/client"
-	"github.com/ovn-kubernetes/libovsdb/database/inmemory"
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
-	"github.com/ovn-kubernetes/libovsdb/server"
 
 	"github.com/quantum-agent/quantum-agent/agent"
+	"github.com/quantum-agent/quantum-agent/internal/testovsdb"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 	"github.com/quantum-agent/quantum-agent/ovs/vswitch"
 )
 
@@ -36,27 +34,8 @@ func startFakeOVS(t *testing.T) *fakeOVS {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dbModel, errs := model.NewDatabaseModel(vswitch.Schema(), clientModel)
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
 	logger := logr.Discard()
-	db := inmemory.NewDatabase(map[string]model.ClientDBModel{vswitch.Schema().Name: clientModel}, &logger)
-	srv, err := server.NewOvsdbServer(db, &logger, dbModel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp("", "qa-ovs-unit-") // short: unix socket paths are limited
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "db.sock")
-	go func() { _ = srv.Serve("unix", sock) }()
-	t.Cleanup(srv.Close)
-	waitFor(t, "in-process ovsdb server ready", srv.Ready)
-
-	f := &fakeOVS{endpoint: "unix:" + sock}
+	f := &fakeOVS{endpoint: testovsdb.Serve(t, testovsdb.DB{Schema: vswitch.Schema(), Model: clientModel})}
 	f.peer, err = client.NewOVSDBClient(clientModel, client.WithEndpoint(f.endpoint), client.WithLogger(&logger))
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +90,7 @@ func (f *fakeOVS) addBridge(t *testing.T, name, dpType string) {
 func (f *fakeOVS) addForeignPort(t *testing.T, bridge, name string) {
 	t.Helper()
 	var brs []vswitch.Bridge
-	waitFor(t, "bridge in peer cache", func() bool {
+	testutil.Eventually(t, "bridge in peer cache", testWait, func() bool {
 		brs = nil
 		_ = f.peer.List(context.Background(), &brs)
 		return slices.ContainsFunc(brs, func(b vswitch.Bridge) bool { return b.Name == bridge })
@@ -139,7 +118,7 @@ func (f *fakeOVS) addForeignPort(t *testing.T, bridge, name string) {
 func (f *fakeOVS) setInterface(t *testing.T, name string, ofport int, errText, link string) {
 	t.Helper()
 	iface := &vswitch.Interface{Name: name}
-	waitFor(t, "interface "+name+" in peer cache", func() bool {
+	testutil.Eventually(t, "interface "+name+" in peer cache", testWait, func() bool {
 		return f.peer.Get(context.Background(), iface) == nil
 	})
 	iface.Ofport = &ofport
@@ -171,16 +150,8 @@ func (f *fakeOVS) ports(t *testing.T) map[string]vswitch.Port {
 	return out
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+// testWait bounds what the tests wait for (a change reaching a cache).
+const testWait = 10 * time.Second
 
 func startDatapath(t *testing.T, f *fakeOVS, dpType string) *Datapath {
 	t.Helper()
@@ -194,7 +165,7 @@ func startConfigured(t *testing.T, cfg Config) *Datapath {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := d.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -248,7 +219,7 @@ func TestStartCreatesBridge(t *testing.T) {
 		t.Fatalf("Ready: %v", err)
 	}
 	br := &vswitch.Bridge{Name: "br-int"}
-	waitFor(t, "bridge in peer cache", func() bool { return f.peer.Get(context.Background(), br) == nil })
+	testutil.Eventually(t, "bridge in peer cache", testWait, func() bool { return f.peer.Get(context.Background(), br) == nil })
 	if br.DatapathType != DatapathNetdev || br.ExternalIDs[ownerKey] != "hv1" || len(br.Ports) != 1 {
 		t.Errorf("bridge = %+v, want netdev, owned by hv1, with its local port", br)
 	}
@@ -331,7 +302,7 @@ func TestSyncCreatesUpdatesDeletes(t *testing.T) {
 	if n := d.transactions.Load() - tx; n != 1 {
 		t.Errorf("update Sync made %d transactions, want 1", n)
 	}
-	waitFor(t, "update visible to peer", func() bool {
+	testutil.Eventually(t, "update visible to peer", testWait, func() bool {
 		ports = f.ports(t)
 		_, bThere := ports["tapb"]
 		return !bThere && *ports["tapa"].Tag == 103 && *ports["tapc"].Tag == 102
@@ -349,7 +320,7 @@ func TestSyncLeavesForeignPortsAlone(t *testing.T) {
 	f := startFakeOVS(t)
 	d := startDatapath(t, f, DatapathNetdev)
 	f.addForeignPort(t, "br-int", "tapop")
-	waitFor(t, "foreign port in datapath cache", func() bool {
+	testutil.Eventually(t, "foreign port in datapath cache", testWait, func() bool {
 		s, err := d.snapshot(context.Background())
 		return err == nil && s.portByName["tapop"] != nil
 	})
@@ -362,7 +333,7 @@ func TestSyncLeavesForeignPortsAlone(t *testing.T) {
 		t.Errorf("clash state = %+v, want FAILED with the not-owned reason", got)
 	}
 	syncOK(t, d) // nothing desired: our own port goes, the operator's stays
-	waitFor(t, "our port removed", func() bool { _, ok := f.ports(t)["tapb"]; return !ok })
+	testutil.Eventually(t, "our port removed", testWait, func() bool { _, ok := f.ports(t)["tapb"]; return !ok })
 	p, ok := f.ports(t)["tapop"]
 	if !ok || p.Tag != nil || p.ExternalIDs["owner"] != "operator" || len(p.ExternalIDs) != 1 {
 		t.Errorf("foreign port = %+v (present %v), want untouched", p, ok)
@@ -401,7 +372,7 @@ func TestSyncReportsInterfaceState(t *testing.T) {
 			t.Fatal("no Changes signal after vswitchd updated the interface")
 		}
 		var got agent.PortState
-		waitFor(t, "state "+c.status, func() bool {
+		testutil.Eventually(t, "state "+c.status, testWait, func() bool {
 			got = syncOK(t, d, a)[a.AttachmentID]
 			return got.Status == c.status
 		})
@@ -439,7 +410,7 @@ func TestReadyReportsBrokenDatapath(t *testing.T) {
 	f := startFakeOVS(t)
 	d := startDatapath(t, f, DatapathNetdev)
 	f.setInterface(t, "br-int", -1, "could not open network device br-int (Device or resource busy)", "")
-	waitFor(t, "Ready to fail", func() bool { return d.Ready() != nil })
+	testutil.Eventually(t, "Ready to fail", testWait, func() bool { return d.Ready() != nil })
 	if err := d.Ready(); !strings.Contains(err.Error(), "no working datapath") {
 		t.Errorf("Ready = %v, want a no-working-datapath error", err)
 	}
@@ -447,7 +418,7 @@ func TestReadyReportsBrokenDatapath(t *testing.T) {
 		t.Error("Sync wired into a bridge without a working datapath")
 	}
 	f.setInterface(t, "br-int", 65534, "", "up")
-	waitFor(t, "Ready again", func() bool { return d.Ready() == nil })
+	testutil.Eventually(t, "Ready again", testWait, func() bool { return d.Ready() == nil })
 	states := syncOK(t, d, agent.WiredPort{AttachmentID: "x", Device: "br-int", Segment: vlanSegment(5)})
 	if states["x"].Status != agent.StatusFailed {
 		t.Errorf("plugging the bridge's own port: %+v, want FAILED", states["x"])
@@ -520,7 +491,7 @@ func TestSyncQuarantinesAndHealsVLANMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.transact(t, ops)
-	waitFor(t, "mode drift in the agent's cache", func() bool {
+	testutil.Eventually(t, "mode drift in the agent's cache", testWait, func() bool {
 		s, err := d.snapshot(context.Background())
 		return err == nil && *s.portByName[w.Device].VLANMode == trunk
 	})
@@ -533,7 +504,7 @@ func TestSyncQuarantinesAndHealsVLANMode(t *testing.T) {
 	if p = f.ports(t)[w.Device]; *p.VLANMode != vswitch.PortVLANModeAccess {
 		t.Fatalf("vlan_mode drift not healed: %s", *p.VLANMode)
 	}
-	waitFor(t, "next_cfg bumped", func() bool {
+	testutil.Eventually(t, "next_cfg bumped", testWait, func() bool {
 		return f.peer.Get(context.Background(), root) == nil && root.NextCfg > cfgBefore
 	})
 }

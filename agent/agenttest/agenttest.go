@@ -6,25 +6,17 @@ package agenttest
 
 import (
 	"context"
-	"encoding/json"
 	"io"
-	stdlog "log"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
-	"github.com/ovn-kubernetes/libovsdb/database/inmemory"
-	"github.com/ovn-kubernetes/libovsdb/model"
-	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb/serverdb"
-	"github.com/ovn-kubernetes/libovsdb/server"
 
 	"github.com/quantum-agent/quantum-agent/agent"
 	"github.com/quantum-agent/quantum-agent/agent/qdb"
-	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testovsdb"
 )
 
 // DefaultConfig is the agent configuration tests use unless they say
@@ -46,52 +38,14 @@ func StartServer(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	schema := loadSchema(t)
-	logger := logr.Discard()
 	// The agent connects leader-only, which reads the _Server database: serve
 	// an empty one, which the client takes for a standalone server.
 	serverModel, err := serverdb.FullDatabaseModel()
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := inmemory.NewDatabase(map[string]model.ClientDBModel{schema.Name: dbModel, serverdb.Schema().Name: serverModel}, &logger)
-	dbm, errs := model.NewDatabaseModel(schema, dbModel)
-	if len(errs) > 0 {
-		t.Fatalf("database model: %v", errs)
-	}
-	sdbm, errs := model.NewDatabaseModel(serverdb.Schema(), serverModel)
-	if len(errs) > 0 {
-		t.Fatalf("_Server model: %v", errs)
-	}
-	// rpc2 (under libovsdb) reports connections closed at test end on the
-	// standard logger; in tests that is noise, not news.
-	stdlog.SetOutput(io.Discard)
-	srv, err := server.NewOvsdbServer(db, &logger, dbm, sdbm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(shortTempDir(t), "qdb.sock")
-	go func() { _ = srv.Serve("unix", sock) }()
-	t.Cleanup(srv.Close)
-	deadline := time.Now().Add(5 * time.Second)
-	for !srv.Ready() {
-		if time.Now().After(deadline) {
-			t.Fatal("in-process OVSDB server did not start")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return "unix:" + sock
-}
-
-// shortTempDir keeps unix socket paths under the 108-byte limit, which
-// t.TempDir() with a long test name can exceed.
-func shortTempDir(t testing.TB) string {
-	dir, err := os.MkdirTemp("", "qa")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
+	return testovsdb.Serve(t, testovsdb.DB{Schema: qdb.Schema(), Model: dbModel},
+		testovsdb.DB{Schema: serverdb.Schema(), Model: serverModel})
 }
 
 // New returns an agent on a fresh in-process Quantum DB.
@@ -121,22 +75,4 @@ func Logger(t testing.TB) *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
-
-// SchemaPath is agent/qdb/quantum.ovsschema in this module.
-func SchemaPath(t testing.TB) string {
-	t.Helper()
-	return filepath.Join(testbed.ModuleRoot(t), testbed.QuantumSchema)
-}
-
-func loadSchema(t testing.TB) ovsdb.DatabaseSchema {
-	b, err := os.ReadFile(SchemaPath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s ovsdb.DatabaseSchema
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatal(err)
-	}
-	return s
 }

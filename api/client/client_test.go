@@ -6,12 +6,15 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/quantum-agent/quantum-agent/api/client"
+	"github.com/quantum-agent/quantum-agent/internal/testfake"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 const base = "/v1.1/tenants/t1"
@@ -23,7 +26,7 @@ func TestRequests(t *testing.T) {
 	tests := []struct {
 		name      string
 		route     string // "METHOD path" the fake answers
-		reply     reply
+		reply     testfake.Reply
 		call      func(c *client.Client) (any, error)
 		wantQuery string
 		wantBody  string // JSON, compared structurally; "" = no body
@@ -32,7 +35,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "ListNetworks",
 			route: "GET " + base + "/networks",
-			reply: reply{200, `{"networks":[{"id":"n1"},{"id":"n2"}]}`, ""},
+			reply: testfake.Reply{Status: 200, Body: `{"networks":[{"id":"n1"},{"id":"n2"}]}`},
 			call: func(c *client.Client) (any, error) {
 				return c.ListNetworks(ctx, "t1", map[string]string{"name": "a b", "port-state": "ACTIVE"})
 			},
@@ -42,7 +45,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "ListNetworksDetail",
 			route: "GET " + base + "/networks/detail",
-			reply: reply{200, `{"networks":[{"id":"n1","name":"net1","op-status":"UP","network-type":"vlan","physical-network":"physnet1","segmentation-id":101,"future-key":true}]}`, ""},
+			reply: testfake.Reply{Status: 200, Body: `{"networks":[{"id":"n1","name":"net1","op-status":"UP","network-type":"vlan","physical-network":"physnet1","segmentation-id":101,"future-key":true}]}`},
 			call: func(c *client.Client) (any, error) {
 				return c.ListNetworksDetail(ctx, "t1", nil)
 			},
@@ -51,7 +54,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "GetNetwork",
 			route: "GET " + base + "/networks/n1/detail",
-			reply: reply{200, `{"network":{"id":"n1","name":"net1","ports":[{"id":"p1","state":"ACTIVE","op-status":"UP","attachment":{"id":"vif-1","status":"UP"}},{"id":"p2","state":"DOWN","attachment":{}}]}}`, ""},
+			reply: testfake.Reply{Status: 200, Body: `{"network":{"id":"n1","name":"net1","ports":[{"id":"p1","state":"ACTIVE","op-status":"UP","attachment":{"id":"vif-1","status":"UP"}},{"id":"p2","state":"DOWN","attachment":{}}]}}`},
 			call: func(c *client.Client) (any, error) {
 				return c.GetNetwork(ctx, "t1", "n1")
 			},
@@ -63,7 +66,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "CreateNetwork v1.1 202",
 			route: "POST " + base + "/networks",
-			reply: reply{202, `{"network":{"id":"n9"}}`, ""},
+			reply: testfake.Reply{Status: 202, Body: `{"network":{"id":"n9"}}`},
 			call: func(c *client.Client) (any, error) {
 				return c.CreateNetwork(ctx, "t1", client.NetworkRequest{Name: "net1"})
 			},
@@ -73,7 +76,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "CreateNetwork provider",
 			route: "POST " + base + "/networks",
-			reply: reply{200, `{"network":{"id":"n9"}}`, ""},
+			reply: testfake.Reply{Status: 200, Body: `{"network":{"id":"n9"}}`},
 			call: func(c *client.Client) (any, error) {
 				return c.CreateNetwork(ctx, "t1", client.NetworkRequest{Name: "net1", NetworkType: "vlan", PhysicalNetwork: "physnet1", SegmentationID: 42})
 			},
@@ -83,7 +86,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "UpdateNetwork",
 			route: "PUT " + base + "/networks/n1",
-			reply: reply{204, "", ""},
+			reply: testfake.Reply{Status: 204, Body: ""},
 			call: func(c *client.Client) (any, error) {
 				return nil, c.UpdateNetwork(ctx, "t1", "n1", "renamed")
 			},
@@ -92,7 +95,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "DeleteNetwork",
 			route: "DELETE " + base + "/networks/n1",
-			reply: reply{204, "", ""},
+			reply: testfake.Reply{Status: 204, Body: ""},
 			call: func(c *client.Client) (any, error) {
 				return nil, c.DeleteNetwork(ctx, "t1", "n1")
 			},
@@ -100,7 +103,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "ListPorts",
 			route: "GET " + base + "/networks/n1/ports",
-			reply: reply{200, `{"ports":[{"id":"p1"}]}`, ""},
+			reply: testfake.Reply{Status: 200, Body: `{"ports":[{"id":"p1"}]}`},
 			call: func(c *client.Client) (any, error) {
 				return c.ListPorts(ctx, "t1", "n1", map[string]string{"state": "DOWN"})
 			},
@@ -110,7 +113,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "ListPortsDetail",
 			route: "GET " + base + "/networks/n1/ports/detail",
-			reply: reply{200, `{"ports":[{"id":"p1","state":"ACTIVE","attachment":{"id":"vif-1"}},{"id":"p2","state":"DOWN"}]}`, ""},
+			reply: testfake.Reply{Status: 200, Body: `{"ports":[{"id":"p1","state":"ACTIVE","attachment":{"id":"vif-1"}},{"id":"p2","state":"DOWN"}]}`},
 			call: func(c *client.Client) (any, error) {
 				return c.ListPortsDetail(ctx, "t1", "n1", nil)
 			},
@@ -119,7 +122,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "GetPort",
 			route: "GET " + base + "/networks/n1/ports/p1/detail",
-			reply: reply{200, `{"port":{"id":"p1","state":"ACTIVE","op-status":"DOWN","attachment":{"id":"vif-1","status":"DOWN","reason":"device tap1 absent"}}}`, ""},
+			reply: testfake.Reply{Status: 200, Body: `{"port":{"id":"p1","state":"ACTIVE","op-status":"DOWN","attachment":{"id":"vif-1","status":"DOWN","reason":"device tap1 absent"}}}`},
 			call: func(c *client.Client) (any, error) {
 				return c.GetPort(ctx, "t1", "n1", "p1")
 			},
@@ -128,7 +131,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "CreatePort with state",
 			route: "POST " + base + "/networks/n1/ports",
-			reply: reply{202, `{"port":{"id":"p7"}}`, ""},
+			reply: testfake.Reply{Status: 202, Body: `{"port":{"id":"p7"}}`},
 			call: func(c *client.Client) (any, error) {
 				return c.CreatePort(ctx, "t1", "n1", "ACTIVE")
 			},
@@ -138,7 +141,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "CreatePort default state sends no body",
 			route: "POST " + base + "/networks/n1/ports",
-			reply: reply{202, `{"port":{"id":"p7"}}`, ""},
+			reply: testfake.Reply{Status: 202, Body: `{"port":{"id":"p7"}}`},
 			call: func(c *client.Client) (any, error) {
 				return c.CreatePort(ctx, "t1", "n1", "")
 			},
@@ -147,7 +150,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "UpdatePort",
 			route: "PUT " + base + "/networks/n1/ports/p1",
-			reply: reply{204, "", ""},
+			reply: testfake.Reply{Status: 204, Body: ""},
 			call: func(c *client.Client) (any, error) {
 				return nil, c.UpdatePort(ctx, "t1", "n1", "p1", "DOWN")
 			},
@@ -156,7 +159,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "DeletePort",
 			route: "DELETE " + base + "/networks/n1/ports/p1",
-			reply: reply{204, "", ""},
+			reply: testfake.Reply{Status: 204, Body: ""},
 			call: func(c *client.Client) (any, error) {
 				return nil, c.DeletePort(ctx, "t1", "n1", "p1")
 			},
@@ -164,7 +167,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "GetAttachment",
 			route: "GET " + base + "/networks/n1/ports/p1/attachment",
-			reply: reply{200, `{"attachment":{"id":"vif-1","device":"tap1","mac":"fa:16:3e:00:00:01","vm-id":"vm-1","host":"hv1","status":"UP"}}`, ""},
+			reply: testfake.Reply{Status: 200, Body: `{"attachment":{"id":"vif-1","device":"tap1","mac":"fa:16:3e:00:00:01","vm-id":"vm-1","host":"hv1","status":"UP"}}`},
 			call: func(c *client.Client) (any, error) {
 				return c.GetAttachment(ctx, "t1", "n1", "p1")
 			},
@@ -173,7 +176,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "GetAttachment empty port",
 			route: "GET " + base + "/networks/n1/ports/p1/attachment",
-			reply: reply{200, `{"attachment":{}}`, ""},
+			reply: testfake.Reply{Status: 200, Body: `{"attachment":{}}`},
 			call: func(c *client.Client) (any, error) {
 				return c.GetAttachment(ctx, "t1", "n1", "p1")
 			},
@@ -182,7 +185,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "WaitAttachment",
 			route: "GET " + base + "/networks/n1/ports/p1/attachment",
-			reply: reply{200, `{"attachment":{"id":"vif-1","status":"UP"}}`, ""},
+			reply: testfake.Reply{Status: 200, Body: `{"attachment":{"id":"vif-1","status":"UP"}}`},
 			call: func(c *client.Client) (any, error) {
 				return c.WaitAttachment(ctx, "t1", "n1", "p1", "UP", 1500*time.Millisecond)
 			},
@@ -192,7 +195,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "Plug",
 			route: "PUT " + base + "/networks/n1/ports/p1/attachment",
-			reply: reply{204, "", ""},
+			reply: testfake.Reply{Status: 204, Body: ""},
 			call: func(c *client.Client) (any, error) {
 				return nil, c.Plug(ctx, "t1", "n1", "p1", client.PlugRequest{ID: "vif-1", Device: "tap1", MAC: "fa:16:3e:00:00:01", VMID: "vm-1", Host: "hv1"})
 			},
@@ -201,7 +204,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "Plug id only",
 			route: "PUT " + base + "/networks/n1/ports/p1/attachment",
-			reply: reply{204, "", ""},
+			reply: testfake.Reply{Status: 204, Body: ""},
 			call: func(c *client.Client) (any, error) {
 				return nil, c.Plug(ctx, "t1", "n1", "p1", client.PlugRequest{ID: "vif-1"})
 			},
@@ -210,7 +213,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "Unplug",
 			route: "DELETE " + base + "/networks/n1/ports/p1/attachment",
-			reply: reply{204, "", ""},
+			reply: testfake.Reply{Status: 204, Body: ""},
 			call: func(c *client.Client) (any, error) {
 				return nil, c.Unplug(ctx, "t1", "n1", "p1")
 			},
@@ -218,7 +221,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "ListAttachments",
 			route: "GET " + base + "/networks/n1/attachments",
-			reply: reply{200, `{"attachments":[{"id":"vif-1","port-id":"p1","status":"UP"}]}`, ""},
+			reply: testfake.Reply{Status: 200, Body: `{"attachments":[{"id":"vif-1","port-id":"p1","status":"UP"}]}`},
 			call: func(c *client.Client) (any, error) {
 				return c.ListAttachments(ctx, "t1", "n1")
 			},
@@ -227,7 +230,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "PlugIntoNetwork",
 			route: "POST " + base + "/networks/n1/attachments",
-			reply: reply{202, `{"port":{"id":"p3","state":"ACTIVE","attachment":{"id":"vif-3"}}}`, ""},
+			reply: testfake.Reply{Status: 202, Body: `{"port":{"id":"p3","state":"ACTIVE","attachment":{"id":"vif-3"}}}`},
 			call: func(c *client.Client) (any, error) {
 				return c.PlugIntoNetwork(ctx, "t1", "n1", client.PlugRequest{ID: "vif-3", Device: "tap3"})
 			},
@@ -237,7 +240,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "Versions",
 			route: "GET /",
-			reply: reply{200, `{"versions":[{"id":"v1.0","status":"CURRENT","links":[{"rel":"self","href":"http://x/v1.0"}]},{"id":"v1.1","status":"PROPOSED"}]}`, ""},
+			reply: testfake.Reply{Status: 200, Body: `{"versions":[{"id":"v1.0","status":"CURRENT","links":[{"rel":"self","href":"http://x/v1.0"}]},{"id":"v1.1","status":"PROPOSED"}]}`},
 			call: func(c *client.Client) (any, error) {
 				return c.Versions(ctx)
 			},
@@ -246,7 +249,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "Extensions",
 			route: "GET /v1.1/extensions",
-			reply: reply{200, `{"extensions":[{"name":"Provider","alias":"provider","description":"d","namespace":"http://docs.openstack.org/ext/provider/api/v1.0","updated":"2026-11-23T00:00:00Z","links":[]}]}`, ""},
+			reply: testfake.Reply{Status: 200, Body: `{"extensions":[{"name":"Provider","alias":"provider","description":"d","namespace":"http://docs.openstack.org/ext/provider/api/v1.0","updated":"2026-11-23T00:00:00Z","links":[]}]}`},
 			call: func(c *client.Client) (any, error) {
 				return c.Extensions(ctx)
 			},
@@ -255,7 +258,7 @@ func TestRequests(t *testing.T) {
 		{
 			name:  "Extension",
 			route: "GET /v1.1/extensions/provider",
-			reply: reply{200, `{"name":"Provider","alias":"provider"}`, ""},
+			reply: testfake.Reply{Status: 200, Body: `{"name":"Provider","alias":"provider"}`},
 			call: func(c *client.Client) (any, error) {
 				return c.Extension(ctx, "provider")
 			},
@@ -265,15 +268,15 @@ func TestRequests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			method, path, _ := strings.Cut(tt.route, " ")
-			f := newFakeAgent(t, map[string]reply{tt.route: tt.reply})
-			got, err := tt.call(client.New(f.socket))
+			f := testfake.NewAgent(t, map[string]testfake.Reply{tt.route: tt.reply})
+			got, err := tt.call(client.New(f.Socket))
 			if err != nil {
 				t.Fatalf("call: %v", err)
 			}
 			if tt.want != nil && !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("result:\n got %#v\nwant %#v", got, tt.want)
 			}
-			reqs := f.requests()
+			reqs := f.Requests()
 			if len(reqs) != 1 {
 				t.Fatalf("got %d requests, want 1: %+v", len(reqs), reqs)
 			}
@@ -292,7 +295,7 @@ func TestRequests(t *testing.T) {
 	}
 }
 
-func checkBody(t *testing.T, r request, want string) {
+func checkBody(t *testing.T, r testfake.Request, want string) {
 	t.Helper()
 	if want == "" {
 		if r.Body != "" {
@@ -316,10 +319,10 @@ func checkBody(t *testing.T, r request, want string) {
 }
 
 func TestAPIVersionV10(t *testing.T) {
-	f := newFakeAgent(t, map[string]reply{
-		"POST /v1.0/tenants/t1/networks": {200, `{"network":{"id":"n1"}}`, ""},
+	f := testfake.NewAgent(t, map[string]testfake.Reply{
+		"POST /v1.0/tenants/t1/networks": {Status: 200, Body: `{"network":{"id":"n1"}}`},
 	})
-	c := client.New(f.socket, client.WithAPIVersion(client.V10))
+	c := client.New(f.Socket, client.WithAPIVersion(client.V10))
 	id, err := c.CreateNetwork(context.Background(), "t1", client.NetworkRequest{Name: "x"})
 	if err != nil || id != "n1" {
 		t.Fatalf("CreateNetwork = %q, %v", id, err)
@@ -338,7 +341,7 @@ func TestUnsupportedVersion(t *testing.T) {
 }
 
 // deadSocket is a socket path nobody listens on.
-func deadSocket(t *testing.T) string { return socketPath(t) }
+func deadSocket(t *testing.T) string { return filepath.Join(testutil.ShortDir(t), "q.sock") }
 
 func unixHTTPClient(path string) *http.Client {
 	return &http.Client{Transport: &http.Transport{
@@ -350,10 +353,10 @@ func unixHTTPClient(path string) *http.Client {
 }
 
 func TestPathEscaping(t *testing.T) {
-	f := newFakeAgent(t, map[string]reply{})
-	c := client.New(f.socket)
+	f := testfake.NewAgent(t, map[string]testfake.Reply{})
+	c := client.New(f.Socket)
 	_ = c.DeleteNetwork(context.Background(), "a/b", "n 1")
-	r := f.requests()
+	r := f.Requests()
 	// The server sees the decoded path; escaping kept the slash inside one
 	// segment, so the route differs from /tenants/a/b/...
 	if len(r) != 1 || r[0].Path != "/v1.1/tenants/a/b/networks/n 1" {
@@ -380,12 +383,12 @@ func TestMissingIDs(t *testing.T) {
 func TestUnreachable(t *testing.T) {
 	ctx := context.Background()
 	t.Run("no socket", func(t *testing.T) {
-		path := socketPath(t)
+		path := filepath.Join(testutil.ShortDir(t), "q.sock")
 		_, err := client.New(path).ListNetworks(ctx, "t1", nil)
 		checkUnreachable(t, err, path)
 	})
 	t.Run("refused", func(t *testing.T) {
-		path := socketPath(t)
+		path := filepath.Join(testutil.ShortDir(t), "q.sock")
 		l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 		if err != nil {
 			t.Fatal(err)
@@ -410,8 +413,8 @@ func checkUnreachable(t *testing.T, err error, path string) {
 }
 
 func TestTimeout(t *testing.T) {
-	f := newFakeAgent(t, nil)
-	l, err := net.Listen("unix", f.socket+"2")
+	f := testfake.NewAgent(t, nil)
+	l, err := net.Listen("unix", f.Socket+"2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +429,7 @@ func TestTimeout(t *testing.T) {
 			defer conn.Close()
 		}
 	}()
-	c := client.New(f.socket+"2", client.WithTimeout(50*time.Millisecond))
+	c := client.New(f.Socket+"2", client.WithTimeout(50*time.Millisecond))
 	_, err = c.ListNetworks(context.Background(), "t1", nil)
 	if err == nil || !strings.Contains(err.Error(), "did not answer") {
 		t.Fatalf("err = %v, want a timeout naming the agent", err)
@@ -437,10 +440,10 @@ func TestTimeout(t *testing.T) {
 }
 
 func TestCallerCancel(t *testing.T) {
-	f := newFakeAgent(t, nil)
+	f := testfake.NewAgent(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := client.New(f.socket).ListNetworks(ctx, "t1", nil)
+	_, err := client.New(f.Socket).ListNetworks(ctx, "t1", nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -448,9 +451,9 @@ func TestCallerCancel(t *testing.T) {
 
 func TestBaseURLOption(t *testing.T) {
 	// WithHTTPClient + WithBaseURL: the caller owns the transport.
-	f := newFakeAgent(t, map[string]reply{"GET /": {200, `{"versions":[{"id":"v1.1","status":"CURRENT"}]}`, ""}})
+	f := testfake.NewAgent(t, map[string]testfake.Reply{"GET /": {Status: 200, Body: `{"versions":[{"id":"v1.1","status":"CURRENT"}]}`}})
 	c := client.New("/nonexistent", client.WithBaseURL("http://example.invalid/"), client.WithTimeout(2*time.Second),
-		client.WithHTTPClient(unixHTTPClient(f.socket)))
+		client.WithHTTPClient(unixHTTPClient(f.Socket)))
 	v, err := c.Versions(context.Background())
 	if err != nil || len(v) != 1 || v[0].ID != "v1.1" {
 		t.Fatalf("Versions = %v, %v", v, err)

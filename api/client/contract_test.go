@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/quantum-agent/quantum-agent/agent"
 	"github.com/quantum-agent/quantum-agent/api"
 	"github.com/quantum-agent/quantum-agent/api/client"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // failingService is an agent.Service whose every call fails with err: the
@@ -116,7 +118,7 @@ func (w *wireRecorder) lastStatus() string {
 // on a Unix socket.
 func serveAgent(t *testing.T, svc agent.Service) string {
 	t.Helper()
-	path := socketPath(t)
+	path := filepath.Join(testutil.ShortDir(t), "q.sock")
 	ln, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)

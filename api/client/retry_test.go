@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/quantum-agent/quantum-agent/api/client"
+	"github.com/quantum-agent/quantum-agent/internal/testfake"
 )
 
 // answer is one scripted reply; drop closes the connection instead, once
@@ -39,7 +40,7 @@ type scriptedAgent struct {
 func newScriptedAgent(t *testing.T, answers ...answer) *scriptedAgent {
 	t.Helper()
 	a := &scriptedAgent{answers: answers}
-	a.socket = serveOnSocket(t, http.HandlerFunc(a.serve))
+	a.socket = testfake.Serve(t, http.HandlerFunc(a.serve))
 	return a
 }
 

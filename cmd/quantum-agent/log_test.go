@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // TestJournalLines checks what journald reads: each line starts with its
@@ -39,7 +41,7 @@ func TestJournalLines(t *testing.T) {
 // TestJournalLinesConcurrent checks that every line of concurrent loggers
 // gets its own, right prefix (run with -race).
 func TestJournalLinesConcurrent(t *testing.T) {
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	log := newLogger(&buf, slog.LevelDebug, true)
 	var wg sync.WaitGroup
 	for i := range 8 {
@@ -62,18 +64,6 @@ func TestJournalLinesConcurrent(t *testing.T) {
 		}
 	}
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestPlainLines checks that outside journald lines carry a time and no
 // priority prefix.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/quantum-agent/quantum-agent/api/client"
+	"github.com/quantum-agent/quantum-agent/internal/testfake"
 )
 
 // runQuick runs quantumctl with retries that wait a millisecond.
@@ -24,12 +25,12 @@ func runQuick(t *testing.T, args ...string) (code int, stdout, stderr string) {
 var keyedCommands = []struct {
 	args  []string
 	route string
-	ok    reply
+	ok    testfake.Reply
 }{
-	{[]string{"net-create", "web"}, "POST " + tbase + "/networks", reply{202, `{"network":{"id":"n1"}}`}},
-	{[]string{"port-create", "n1", "--state", "active"}, "POST " + tbase + "/networks/n1/ports", reply{202, `{"port":{"id":"p1"}}`}},
-	{[]string{"plug", "n1", "p1", "vif-1"}, "PUT " + tbase + "/networks/n1/ports/p1/attachment", reply{204, ""}},
-	{[]string{"net-plug", "n1", "vif-1"}, "POST " + tbase + "/networks/n1/attachments", reply{202, `{"port":{"id":"p1"}}`}},
+	{[]string{"net-create", "web"}, "POST " + tbase + "/networks", testfake.Reply{Status: 202, Body: `{"network":{"id":"n1"}}`}},
+	{[]string{"port-create", "n1", "--state", "active"}, "POST " + tbase + "/networks/n1/ports", testfake.Reply{Status: 202, Body: `{"port":{"id":"p1"}}`}},
+	{[]string{"plug", "n1", "p1", "vif-1"}, "PUT " + tbase + "/networks/n1/ports/p1/attachment", testfake.Reply{Status: 204, Body: ""}},
+	{[]string{"net-plug", "n1", "vif-1"}, "POST " + tbase + "/networks/n1/attachments", testfake.Reply{Status: 202, Body: `{"port":{"id":"p1"}}`}},
 }
 
 // TestIdempotencyKeyFlag: creates and plugs send the key given, or a fresh
@@ -38,15 +39,15 @@ func TestIdempotencyKeyFlag(t *testing.T) {
 	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	for _, tt := range keyedCommands {
 		t.Run(tt.args[0], func(t *testing.T) {
-			f := newFakeAgent(t, map[string]reply{tt.route: tt.ok})
-			args := append([]string{"--socket", f.socket}, tt.args...)
+			f := testfake.NewAgent(t, map[string]testfake.Reply{tt.route: tt.ok})
+			args := append([]string{"--socket", f.Socket}, tt.args...)
 			if code, _, errs := runQuick(t, append(args, "--idempotency-key", "run-42")...); code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
 			if code, _, errs := runQuick(t, args...); code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
-			reqs := f.requests()
+			reqs := f.Requests()
 			if len(reqs) != 2 || reqs[0].Key != "run-42" || !uuid.MatchString(reqs[1].Key) {
 				t.Errorf("requests %+v: want key run-42, then a fresh UUID", reqs)
 			}
@@ -60,12 +61,12 @@ func TestUnknownOutcome(t *testing.T) {
 	const unavailable = `{"QuantumError":{"type":"ServiceUnavailable","message":"The service is unavailable at this time.","detail":"The Quantum DB did not answer: the outcome is unknown."}}`
 	for _, tt := range keyedCommands {
 		t.Run(tt.args[0], func(t *testing.T) {
-			f := newFakeAgent(t, map[string]reply{tt.route: {503, unavailable}})
-			code, out, errs := runQuick(t, append([]string{"--socket", f.socket}, tt.args...)...)
+			f := testfake.NewAgent(t, map[string]testfake.Reply{tt.route: {Status: 503, Body: unavailable}})
+			code, out, errs := runQuick(t, append([]string{"--socket", f.Socket}, tt.args...)...)
 			if code != 1 || out != "" {
 				t.Fatalf("exit %d, stdout %q", code, out)
 			}
-			reqs := f.requests()
+			reqs := f.Requests()
 			if len(reqs) != 3 {
 				t.Fatalf("%d tries, want 3", len(reqs))
 			}
@@ -83,13 +84,13 @@ func TestUnknownOutcome(t *testing.T) {
 }
 
 func TestKeyReused(t *testing.T) {
-	f := newFakeAgent(t, map[string]reply{"POST " + tbase + "/networks": {422,
-		`{"QuantumError":{"type":"IdempotencyKeyReused","message":"m","detail":"Idempotency-Key k1 was used for another request"}}`}})
-	code, _, errs := runQuick(t, "--socket", f.socket, "net-create", "web", "--idempotency-key", "k1")
+	f := testfake.NewAgent(t, map[string]testfake.Reply{"POST " + tbase + "/networks": {Status: 422,
+		Body: `{"QuantumError":{"type":"IdempotencyKeyReused","message":"m","detail":"Idempotency-Key k1 was used for another request"}}`}})
+	code, _, errs := runQuick(t, "--socket", f.Socket, "net-create", "web", "--idempotency-key", "k1")
 	if code != 1 || !strings.Contains(errs, "use a new key for a different one") {
 		t.Errorf("exit %d, stderr %q", code, errs)
 	}
-	if n := len(f.requests()); n != 1 {
+	if n := len(f.Requests()); n != 1 {
 		t.Errorf("%d tries, want 1: a reused key is not retried", n)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/quantum-agent/quantum-agent/internal/testfake"
 )
 
 const tbase = "/v1.1/tenants/default"
@@ -22,12 +24,12 @@ func runCtl(t *testing.T, env map[string]string, args ...string) (code int, stdo
 }
 
 func TestNetListTable(t *testing.T) {
-	f := newFakeAgent(t, map[string]reply{
-		"GET " + tbase + "/networks/detail": {200, `{"networks":[
+	f := testfake.NewAgent(t, map[string]testfake.Reply{
+		"GET " + tbase + "/networks/detail": {Status: 200, Body: `{"networks":[
 			{"id":"n1","name":"net1","op-status":"UP","network-type":"vlan","physical-network":"physnet1","segmentation-id":101},
 			{"id":"n2-long-id","name":"n2","op-status":"DOWN"}]}`},
 	})
-	code, out, errs := runCtl(t, nil, "--socket", f.socket, "net-list")
+	code, out, errs := runCtl(t, nil, "--socket", f.Socket, "net-list")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errs)
 	}
@@ -41,11 +43,11 @@ func TestNetListTable(t *testing.T) {
 }
 
 func TestNetListJSONAndFilters(t *testing.T) {
-	f := newFakeAgent(t, map[string]reply{
-		"GET " + tbase + "/networks/detail": {200, `{"networks":[{"id":"n1","name":"net1","future":1}]}`},
+	f := testfake.NewAgent(t, map[string]testfake.Reply{
+		"GET " + tbase + "/networks/detail": {Status: 200, Body: `{"networks":[{"id":"n1","name":"net1","future":1}]}`},
 	})
 	// Global flags after the command, and filters.
-	code, out, errs := runCtl(t, nil, "net-list", "--socket", f.socket, "-o", "json",
+	code, out, errs := runCtl(t, nil, "net-list", "--socket", f.Socket, "-o", "json",
 		"--filter", "name=net1", "--filter", "has-attachment=true")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errs)
@@ -58,24 +60,24 @@ func TestNetListJSONAndFilters(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("json %v, want %v", got, want)
 	}
-	if q := f.requests()[0].Query; q != "has-attachment=true&name=net1" {
+	if q := f.Requests()[0].Query; q != "has-attachment=true&name=net1" {
 		t.Errorf("query %q", q)
 	}
 }
 
 func TestEmptyListJSON(t *testing.T) {
-	f := newFakeAgent(t, map[string]reply{"GET " + tbase + "/networks/detail": {200, `{"networks":[]}`}})
-	_, out, _ := runCtl(t, nil, "--socket", f.socket, "-o", "json", "net-list")
+	f := testfake.NewAgent(t, map[string]testfake.Reply{"GET " + tbase + "/networks/detail": {Status: 200, Body: `{"networks":[]}`}})
+	_, out, _ := runCtl(t, nil, "--socket", f.Socket, "-o", "json", "net-list")
 	if strings.TrimSpace(out) != "{\n  \"networks\": []\n}" {
 		t.Errorf("got %q", out)
 	}
 }
 
 func TestEnvironment(t *testing.T) {
-	f := newFakeAgent(t, map[string]reply{
-		"DELETE /v1.0/tenants/acme/networks/n1": {204, ""},
+	f := testfake.NewAgent(t, map[string]testfake.Reply{
+		"DELETE /v1.0/tenants/acme/networks/n1": {Status: 204, Body: ""},
 	})
-	env := map[string]string{"QUANTUM_SOCKET": f.socket, "QUANTUM_TENANT": "acme"}
+	env := map[string]string{"QUANTUM_SOCKET": f.Socket, "QUANTUM_TENANT": "acme"}
 	code, out, errs := runCtl(t, env, "--api", "v1.0", "net-delete", "n1")
 	if code != 0 || out != "Deleted network n1\n" {
 		t.Fatalf("exit %d, out %q, err %q", code, out, errs)
@@ -83,8 +85,8 @@ func TestEnvironment(t *testing.T) {
 }
 
 func TestRunFromProcessEnv(t *testing.T) {
-	f := newFakeAgent(t, map[string]reply{"GET /v1.1/tenants/t9/networks/detail": {200, `{"networks":[]}`}})
-	t.Setenv("QUANTUM_SOCKET", f.socket)
+	f := testfake.NewAgent(t, map[string]testfake.Reply{"GET /v1.1/tenants/t9/networks/detail": {Status: 200, Body: `{"networks":[]}`}})
+	t.Setenv("QUANTUM_SOCKET", f.Socket)
 	t.Setenv("QUANTUM_TENANT", "t9")
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"net-list"}, &out, &errb); code != 0 {
@@ -98,14 +100,14 @@ func TestCommands(t *testing.T) {
 		name     string
 		args     []string
 		route    string
-		reply    reply
+		reply    testfake.Reply
 		wantBody string
 		wantOut  string // table output, exactly
 		wantJSON string // -o json output, compared as JSON; "" = prints nothing
 	}{
 		{
 			name: "net-create", args: []string{"net-create", "web", "--type", "vlan", "--physical-network", "physnet1", "--segmentation-id", "7"},
-			route: "POST " + tbase + "/networks", reply: reply{202, `{"network":{"id":"n1"}}`},
+			route: "POST " + tbase + "/networks", reply: testfake.Reply{Status: 202, Body: `{"network":{"id":"n1"}}`},
 			wantBody: `{"network":{"name":"web","network-type":"vlan","physical-network":"physnet1","segmentation-id":7}}`,
 			wantOut:  "Created network n1 (web) for tenant default\n",
 			wantJSON: `{"network":{"id":"n1"}}`,
@@ -113,7 +115,7 @@ func TestCommands(t *testing.T) {
 		{
 			name: "net-show", args: []string{"net-show", "n1"},
 			route: "GET " + tbase + "/networks/n1/detail",
-			reply: reply{200, `{"network":{"id":"n1","name":"web","op-status":"UP","ports":[{"id":"p1","state":"ACTIVE","op-status":"UP","attachment":{"id":"vif-1","status":"UP"}},{"id":"p2","state":"DOWN"}]}}`},
+			reply: testfake.Reply{Status: 200, Body: `{"network":{"id":"n1","name":"web","op-status":"UP","ports":[{"id":"p1","state":"ACTIVE","op-status":"UP","attachment":{"id":"vif-1","status":"UP"}},{"id":"p2","state":"DOWN"}]}}`},
 			wantOut: "" +
 				"ID                n1\n" +
 				"Name              web\n" +
@@ -130,14 +132,14 @@ func TestCommands(t *testing.T) {
 		},
 		{
 			name: "net-update", args: []string{"net-update", "n1", "new"},
-			route: "PUT " + tbase + "/networks/n1", reply: reply{204, ""},
+			route: "PUT " + tbase + "/networks/n1", reply: testfake.Reply{Status: 204, Body: ""},
 			wantBody: `{"network":{"name":"new"}}`,
 			wantOut:  "Renamed network n1 to new\n",
 		},
 		{
 			name: "port-list", args: []string{"port-list", "n1"},
 			route: "GET " + tbase + "/networks/n1/ports/detail",
-			reply: reply{200, `{"ports":[{"id":"p1","state":"ACTIVE","attachment":{"id":"vif-1","status":"PROVISIONING"}}]}`},
+			reply: testfake.Reply{Status: 200, Body: `{"ports":[{"id":"p1","state":"ACTIVE","attachment":{"id":"vif-1","status":"PROVISIONING"}}]}`},
 			wantOut: "" +
 				"PORT  STATE   OP-STATUS  ATTACHMENT  STATUS\n" +
 				"p1    ACTIVE  -          vif-1       PROVISIONING\n",
@@ -145,7 +147,7 @@ func TestCommands(t *testing.T) {
 		},
 		{
 			name: "port-create lower-case state", args: []string{"port-create", "n1", "--state", "active"},
-			route: "POST " + tbase + "/networks/n1/ports", reply: reply{202, `{"port":{"id":"p5"}}`},
+			route: "POST " + tbase + "/networks/n1/ports", reply: testfake.Reply{Status: 202, Body: `{"port":{"id":"p5"}}`},
 			wantBody: `{"port":{"state":"ACTIVE"}}`,
 			wantOut:  "Created port p5 on network n1\n",
 			wantJSON: `{"port":{"id":"p5"}}`,
@@ -153,7 +155,7 @@ func TestCommands(t *testing.T) {
 		{
 			name: "port-show", args: []string{"port-show", "n1", "p1"},
 			route: "GET " + tbase + "/networks/n1/ports/p1/detail",
-			reply: reply{200, `{"port":{"id":"p1","state":"ACTIVE","op-status":"DOWN","attachment":{"id":"vif-1","status":"FAILED","reason":"no such device tap1","device":"tap1"}}}`},
+			reply: testfake.Reply{Status: 200, Body: `{"port":{"id":"p1","state":"ACTIVE","op-status":"DOWN","attachment":{"id":"vif-1","status":"FAILED","reason":"no such device tap1","device":"tap1"}}}`},
 			wantOut: "" +
 				"ID          p1\n" +
 				"Network     n1\n" +
@@ -166,30 +168,30 @@ func TestCommands(t *testing.T) {
 		},
 		{
 			name: "port-update", args: []string{"port-update", "n1", "p1", "down"},
-			route: "PUT " + tbase + "/networks/n1/ports/p1", reply: reply{204, ""},
+			route: "PUT " + tbase + "/networks/n1/ports/p1", reply: testfake.Reply{Status: 204, Body: ""},
 			wantBody: `{"port":{"state":"DOWN"}}`,
 			wantOut:  "Set port p1 on network n1 to DOWN\n",
 		},
 		{
 			name: "port-delete", args: []string{"port-delete", "n1", "p1"},
-			route: "DELETE " + tbase + "/networks/n1/ports/p1", reply: reply{204, ""},
+			route: "DELETE " + tbase + "/networks/n1/ports/p1", reply: testfake.Reply{Status: 204, Body: ""},
 			wantOut: "Deleted port p1 on network n1\n",
 		},
 		{
 			name: "plug", args: []string{"plug", "n1", "p1", "vif-1", "--device", "tap1", "--mac", "fa:16:3e:00:00:01", "--vm-id", "vm-1", "--host", "hv1"},
-			route: "PUT " + tbase + "/networks/n1/ports/p1/attachment", reply: reply{204, ""},
+			route: "PUT " + tbase + "/networks/n1/ports/p1/attachment", reply: testfake.Reply{Status: 204, Body: ""},
 			wantBody: `{"attachment":{"id":"vif-1","device":"tap1","mac":"fa:16:3e:00:00:01","vm-id":"vm-1","host":"hv1"}}`,
 			wantOut:  "Plugged vif-1 into port p1 on network n1\n",
 		},
 		{
 			name: "unplug", args: []string{"unplug", "n1", "p1"},
-			route: "DELETE " + tbase + "/networks/n1/ports/p1/attachment", reply: reply{204, ""},
+			route: "DELETE " + tbase + "/networks/n1/ports/p1/attachment", reply: testfake.Reply{Status: 204, Body: ""},
 			wantOut: "Unplugged port p1 on network n1\n",
 		},
 		{
 			name: "attachment-show", args: []string{"attachment-show", "n1", "p1"},
 			route: "GET " + tbase + "/networks/n1/ports/p1/attachment",
-			reply: reply{200, `{"attachment":{"id":"vif-1","status":"UP","host":"hv1"}}`},
+			reply: testfake.Reply{Status: 200, Body: `{"attachment":{"id":"vif-1","status":"UP","host":"hv1"}}`},
 			wantOut: "" +
 				"ID      vif-1\n" +
 				"Port    p1\n" +
@@ -202,14 +204,14 @@ func TestCommands(t *testing.T) {
 		},
 		{
 			name: "attachment-show empty", args: []string{"attachment-show", "n1", "p1"},
-			route: "GET " + tbase + "/networks/n1/ports/p1/attachment", reply: reply{200, `{"attachment":{}}`},
+			route: "GET " + tbase + "/networks/n1/ports/p1/attachment", reply: testfake.Reply{Status: 200, Body: `{"attachment":{}}`},
 			wantOut:  "Port p1 on network n1 has no attachment\n",
 			wantJSON: `{"attachment":{}}`,
 		},
 		{
 			name: "att-list", args: []string{"att-list", "n1"},
 			route: "GET " + tbase + "/networks/n1/attachments",
-			reply: reply{200, `{"attachments":[{"id":"vif-1","port-id":"p1","status":"UP"},{"id":"vif-22","port-id":"p2","status":"DOWN","reason":"link down"}]}`},
+			reply: testfake.Reply{Status: 200, Body: `{"attachments":[{"id":"vif-1","port-id":"p1","status":"UP"},{"id":"vif-22","port-id":"p2","status":"DOWN","reason":"link down"}]}`},
 			wantOut: "" +
 				"ATTACHMENT  PORT  STATUS  REASON\n" +
 				"vif-1       p1    UP      -\n" +
@@ -219,7 +221,7 @@ func TestCommands(t *testing.T) {
 		{
 			name: "net-plug", args: []string{"net-plug", "n1", "vif-3", "--device", "tap3"},
 			route:    "POST " + tbase + "/networks/n1/attachments",
-			reply:    reply{202, `{"port":{"id":"p3","state":"ACTIVE","attachment":{"id":"vif-3"}}}`},
+			reply:    testfake.Reply{Status: 202, Body: `{"port":{"id":"p3","state":"ACTIVE","attachment":{"id":"vif-3"}}}`},
 			wantBody: `{"attachment":{"id":"vif-3","device":"tap3"}}`,
 			wantOut:  "Plugged vif-3 into port p3 on network n1\n",
 			wantJSON: `{"port":{"id":"p3","attachment":{"id":"vif-3"}}}`,
@@ -227,7 +229,7 @@ func TestCommands(t *testing.T) {
 		{
 			name: "ext-list", args: []string{"ext-list"},
 			route: "GET /v1.1/extensions",
-			reply: reply{200, `{"extensions":[{"name":"Provider","alias":"provider","description":"Provider networks","namespace":"ns","updated":"2026-11-23T00:00:00Z","links":[]}]}`},
+			reply: testfake.Reply{Status: 200, Body: `{"extensions":[{"name":"Provider","alias":"provider","description":"Provider networks","namespace":"ns","updated":"2026-11-23T00:00:00Z","links":[]}]}`},
 			wantOut: "" +
 				"ALIAS     NAME      UPDATED               DESCRIPTION\n" +
 				"provider  Provider  2026-11-23T00:00:00Z  Provider networks\n",
@@ -236,8 +238,8 @@ func TestCommands(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeAgent(t, map[string]reply{tt.route: tt.reply})
-			args := append([]string{"--socket", f.socket}, tt.args...)
+			f := testfake.NewAgent(t, map[string]testfake.Reply{tt.route: tt.reply})
+			args := append([]string{"--socket", f.Socket}, tt.args...)
 			code, out, errs := runCtl(t, nil, args...)
 			if code != 0 {
 				t.Fatalf("exit %d, stderr %q", code, errs)
@@ -245,7 +247,7 @@ func TestCommands(t *testing.T) {
 			if out != tt.wantOut {
 				t.Errorf("table output:\n%s\nwant:\n%s", out, tt.wantOut)
 			}
-			reqs := f.requests()
+			reqs := f.Requests()
 			method, path, _ := strings.Cut(tt.route, " ")
 			if len(reqs) != 1 || reqs[0].Method != method || reqs[0].Path != path {
 				t.Fatalf("requests %+v, want one %s", reqs, tt.route)
@@ -304,8 +306,8 @@ func TestUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeAgent(t, nil)
-			code, out, errs := runCtl(t, map[string]string{"QUANTUM_SOCKET": f.socket}, tt.args...)
+			f := testfake.NewAgent(t, nil)
+			code, out, errs := runCtl(t, map[string]string{"QUANTUM_SOCKET": f.Socket}, tt.args...)
 			if code != 2 {
 				t.Errorf("exit %d, want 2", code)
 			}
@@ -315,7 +317,7 @@ func TestUsageErrors(t *testing.T) {
 			if out != "" {
 				t.Errorf("stdout %q, want nothing", out)
 			}
-			if r := f.requests(); len(r) != 0 {
+			if r := f.Requests(); len(r) != 0 {
 				t.Errorf("a usage error reached the agent: %+v", r)
 			}
 		})
@@ -327,32 +329,32 @@ func TestFaults(t *testing.T) {
 		name  string
 		api   string
 		route string
-		reply reply
+		reply testfake.Reply
 		args  []string
 		want  string
 	}{
 		{"v1.1 network not found", "v1.1", "GET /v1.1/tenants/default/networks/1234/detail",
-			reply{404, `{"QuantumError":{"type":"NetworkNotFound","message":"Unable to find a network with the specified identifier.","detail":"Network 1234 could not be found"}}`},
+			testfake.Reply{Status: 404, Body: `{"QuantumError":{"type":"NetworkNotFound","message":"Unable to find a network with the specified identifier.","detail":"Network 1234 could not be found"}}`},
 			[]string{"net-show", "1234"}, "quantumctl: Network 1234 could not be found (tenant default)\n"},
 		{"v1.0 network not found", "v1.0", "GET /v1.0/tenants/default/networks/1234/detail",
-			reply{420, `{"networkNotFound":{"code":420,"message":"Unable to find a network with the specified identifier.","detail":"Network 1234 could not be found"}}`},
+			testfake.Reply{Status: 420, Body: `{"networkNotFound":{"code":420,"message":"Unable to find a network with the specified identifier.","detail":"Network 1234 could not be found"}}`},
 			[]string{"net-show", "1234"}, "quantumctl: Network 1234 could not be found (tenant default)\n"},
 		{"v1.0 port in use", "v1.0", "DELETE /v1.0/tenants/default/networks/n1/ports/p1",
-			reply{432, `{"portInUse":{"code":432,"message":"A resource is currently attached to the logical port","detail":"Port p1 has attachment vif-1"}}`},
+			testfake.Reply{Status: 432, Body: `{"portInUse":{"code":432,"message":"A resource is currently attached to the logical port","detail":"Port p1 has attachment vif-1"}}`},
 			[]string{"port-delete", "n1", "p1"}, "quantumctl: Port p1 has attachment vif-1\n"},
 		{"v1.1 already attached", "v1.1", "PUT /v1.1/tenants/default/networks/n1/ports/p2/attachment",
-			reply{409, `{"QuantumError":{"type":"AlreadyAttached","message":"The resource is already attached to another port","detail":"The attachment vif-1 is already plugged into port p1"}}`},
+			testfake.Reply{Status: 409, Body: `{"QuantumError":{"type":"AlreadyAttached","message":"The resource is already attached to another port","detail":"The attachment vif-1 is already plugged into port p1"}}`},
 			[]string{"plug", "n1", "p2", "vif-1"}, "quantumctl: The attachment vif-1 is already plugged into port p1\n"},
 		{"message when no detail", "v1.1", "DELETE /v1.1/tenants/default/networks/n1",
-			reply{409, `{"QuantumError":{"type":"NetworkInUse","message":"Unable to remove the network: attachments still plugged."}}`},
+			testfake.Reply{Status: 409, Body: `{"QuantumError":{"type":"NetworkInUse","message":"Unable to remove the network: attachments still plugged."}}`},
 			[]string{"net-delete", "n1"}, "quantumctl: Unable to remove the network: attachments still plugged\n"},
-		{"extension missing", "v1.1", "GET /nothing", reply{},
+		{"extension missing", "v1.1", "GET /nothing", testfake.Reply{},
 			[]string{"att-list", "n1"}, "quantumctl: quantum-agent does not offer this operation on API v1.1: no route /v1.1/tenants/default/networks/n1/attachments\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeAgent(t, map[string]reply{tt.route: tt.reply})
-			args := append([]string{"--socket", f.socket, "--api", tt.api}, tt.args...)
+			f := testfake.NewAgent(t, map[string]testfake.Reply{tt.route: tt.reply})
+			args := append([]string{"--socket", f.Socket, "--api", tt.api}, tt.args...)
 			code, out, errs := runCtl(t, nil, args...)
 			if code != 1 {
 				t.Errorf("exit %d, want 1", code)
@@ -400,13 +402,13 @@ func TestHelp(t *testing.T) {
 }
 
 func TestParseInterspersed(t *testing.T) {
-	f := newFakeAgent(t, map[string]reply{
-		"POST " + tbase + "/networks": {200, `{"network":{"id":"n1"}}`},
+	f := testfake.NewAgent(t, map[string]testfake.Reply{
+		"POST " + tbase + "/networks": {Status: 200, Body: `{"network":{"id":"n1"}}`},
 	})
 	// "--" ends flags: a network may be named like a flag.
-	code, _, errs := runCtl(t, nil, "--socket", f.socket, "net-create", "--type", "flat", "--", "-odd-name")
+	code, _, errs := runCtl(t, nil, "--socket", f.Socket, "net-create", "--type", "flat", "--", "-odd-name")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	checkJSON(t, "body", f.requests()[0].Body, `{"network":{"name":"-odd-name","network-type":"flat"}}`)
+	checkJSON(t, "body", f.Requests()[0].Body, `{"network":{"name":"-odd-name","network-type":"flat"}}`)
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/quantum-agent/quantum-agent/internal/testfake"
 )
 
 const statusJSON = `{"version":"1.2.3","go_version":"go1.26","datapath":"ovs","host":"hv1","ready":%s,
@@ -28,8 +30,8 @@ func TestStatus(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			body := strings.Replace(strings.Replace(statusJSON, "%s", c.ready, 1), "%s", c.reason, 1)
-			f := newFakeAgent(t, map[string]reply{"GET /status": {200, body}})
-			code, out, errs := runCtl(t, nil, "--socket", f.socket, "status")
+			f := testfake.NewAgent(t, map[string]testfake.Reply{"GET /status": {Status: 200, Body: body}})
+			code, out, errs := runCtl(t, nil, "--socket", f.Socket, "status")
 			if code != c.code {
 				t.Fatalf("exit %d, want %d; stderr %q", code, c.code, errs)
 			}
@@ -42,7 +44,7 @@ func TestStatus(t *testing.T) {
 			if c.code != 0 && !strings.Contains(errs, "not ready") {
 				t.Errorf("stderr %q", errs)
 			}
-			code, out, _ = runCtl(t, nil, "--socket", f.socket, "-o", "json", "status")
+			code, out, _ = runCtl(t, nil, "--socket", f.Socket, "-o", "json", "status")
 			if code != c.code || !strings.Contains(out, `"host": "hv1"`) {
 				t.Errorf("json: exit %d\n%s", code, out)
 			}
@@ -64,12 +66,12 @@ func TestPlugWait(t *testing.T) {
 		{"timeout", `{"attachment":{"id":"vif-1","status":"PROVISIONING"}}`, 1, "is PROVISIONING, not UP, after 2s"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFakeAgent(t, map[string]reply{"PUT " + att: {204, ""}, "GET " + att: {200, c.status}})
-			code, out, errs := runCtl(t, nil, "--socket", f.socket, "plug", "n1", "p1", "vif-1", "--wait", "--wait-timeout", "2s")
+			f := testfake.NewAgent(t, map[string]testfake.Reply{"PUT " + att: {Status: 204, Body: ""}, "GET " + att: {Status: 200, Body: c.status}})
+			code, out, errs := runCtl(t, nil, "--socket", f.Socket, "plug", "n1", "p1", "vif-1", "--wait", "--wait-timeout", "2s")
 			if code != c.code || !strings.Contains(out+errs, c.want) {
 				t.Fatalf("exit %d (want %d), out %q, err %q", code, c.code, out, errs)
 			}
-			reqs := f.requests()
+			reqs := f.Requests()
 			if len(reqs) != 2 || reqs[1].Query != "timeout=2&wait=UP" {
 				t.Errorf("requests %+v", reqs)
 			}

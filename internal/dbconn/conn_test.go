@@ -11,6 +11,7 @@ import (
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
 	"github.com/quantum-agent/quantum-agent/internal/guard"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // fakeClient models what Conn relies on in libovsdb v0.8.1: an ordered
@@ -118,16 +119,6 @@ func newTestConn(t *testing.T, f *fakeClient) *Conn {
 	return k
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("never %s", what)
-}
-
 func TestConnectSkipsAFrozenFirstEndpoint(t *testing.T) {
 	f := &fakeClient{endpoints: []string{"a", "b", "c"}, silent: map[string]bool{"a": true}}
 	k := newTestConn(t, f)
@@ -166,16 +157,16 @@ func TestFrozenMemberFailsOverAndComesBackLast(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("in-flight transaction on a frozen member never failed")
 	}
-	eventually(t, "unhealthy", func() bool { return !k.Healthy() })
+	testutil.Eventually(t, "unhealthy", 10*time.Second, func() bool { return !k.Healthy() })
 	if _, err := k.Transact(ctx); !errors.Is(err, ErrNotAnswering) {
 		t.Fatalf("transaction while not answering: %v, want ErrNotAnswering at once", err)
 	}
 
 	go f.reconnect(ctx)
-	eventually(t, "healthy on another member", func() bool {
+	testutil.Eventually(t, "healthy on another member", 10*time.Second, func() bool {
 		return k.Healthy() && f.CurrentEndpoint() != "a"
 	})
-	eventually(t, "the frozen member listed again, last", func() bool {
+	testutil.Eventually(t, "the frozen member listed again, last", 10*time.Second, func() bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		return len(f.endpoints) == 3 && f.endpoints[2] == "a"
@@ -196,7 +187,7 @@ func TestRotatesWhileDisconnected(t *testing.T) {
 	}
 	k.Start()
 	f.Disconnect()
-	eventually(t, "a rotated first endpoint", func() bool {
+	testutil.Eventually(t, "a rotated first endpoint", 10*time.Second, func() bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		return f.endpoints[0] != "a" && len(f.endpoints) == 3

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // Cluster is a Raft cluster of the Quantum DB: ovsdb-server members, each
@@ -44,33 +46,29 @@ func StartQuantumCluster(t testing.TB, n int) *Cluster {
 	if n < 1 {
 		t.Fatalf("testbed: a cluster of %d members", n)
 	}
-	c := &Cluster{NetNS: uniqueName("qa-qdbc-"), t: t}
-	addNetNS(t, c.NetNS)
+	c := &Cluster{NetNS: UniqueName("qa-qdbc-"), t: t}
+	AddNetNS(t, c.NetNS)
 	schema := filepath.Join(ModuleRoot(t), QuantumSchema)
 	for i := range n {
-		dir, err := os.MkdirTemp("", "qa-qdbc-") // short: it holds a unix socket
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
+		dir := testutil.ShortDir(t) // it holds a unix socket
 		m := &Member{Index: i, Dir: dir, Endpoint: "unix:" + filepath.Join(dir, "db.sock"),
 			Raft: fmt.Sprintf("tcp:127.0.0.1:%d", raftBasePort+i), c: c}
 		c.Members = append(c.Members, m)
 		db := m.path("quantum.db")
 		if i == 0 {
-			run(t, nil, "ovsdb-tool", "create-cluster", db, schema, m.Raft)
+			Run(t, nil, "ovsdb-tool", "create-cluster", db, schema, m.Raft)
 		} else {
 			// Joining through every earlier member works whichever leads.
 			args := []string{"join-cluster", db, clusterDB, m.Raft}
 			for _, prev := range c.Members[:i] {
 				args = append(args, prev.Raft)
 			}
-			run(t, nil, "ovsdb-tool", args...)
+			Run(t, nil, "ovsdb-tool", args...)
 		}
 		t.Cleanup(m.Stop) // registered after the netns: runs before its deletion
 		m.Start()
 	}
-	ok := eventually(60*time.Second, func() bool {
+	ok := testutil.Poll(60*time.Second, testutil.PollInterval, func() bool {
 		for _, m := range c.Members {
 			if !strings.Contains(m.status(), "Status: cluster member") {
 				return false
@@ -99,7 +97,7 @@ func (c *Cluster) Endpoints() string {
 func (c *Cluster) Leader() *Member {
 	c.t.Helper()
 	var l *Member
-	if !eventually(60*time.Second, func() bool { l = c.leader(); return l != nil }) {
+	if !testutil.Poll(60*time.Second, testutil.PollInterval, func() bool { l = c.leader(); return l != nil }) {
 		c.dumpStatus()
 		c.t.Fatal("testbed: no cluster leader")
 	}
@@ -141,14 +139,14 @@ func (m *Member) path(name string) string { return filepath.Join(m.Dir, name) }
 // namespace; its database file keeps its Raft state across restarts.
 func (m *Member) Start() {
 	m.c.t.Helper()
-	run(m.c.t, nil, "ip", "netns", "exec", m.c.NetNS, "ovsdb-server", m.path("quantum.db"),
+	Run(m.c.t, nil, "ip", "netns", "exec", m.c.NetNS, "ovsdb-server", m.path("quantum.db"),
 		"--remote=punix:"+m.path("db.sock"), "--pidfile="+m.path("db.pid"),
 		"--unixctl="+m.path("db.ctl"), "--log-file="+m.path("db.log"), "--detach")
 }
 
 // Stop stops the member (SIGTERM, then SIGKILL), keeping its database.
 func (m *Member) Stop() {
-	if err := stopPID(m.path("db.pid")); err != nil {
+	if err := StopPID(m.path("db.pid"), stopGrace); err != nil {
 		m.c.t.Errorf("testbed: stop cluster member %d: %v", m.Index, err)
 	}
 }
@@ -176,7 +174,7 @@ func (m *Member) Restart() {
 // PID is the member's process id, from its pidfile.
 func (m *Member) PID() int {
 	m.c.t.Helper()
-	pid, err := readPID(m.path("db.pid"))
+	pid, err := ReadPID(m.path("db.pid"))
 	if err != nil {
 		m.c.t.Fatalf("testbed: cluster member %d: %v", m.Index, err)
 	}
@@ -185,8 +183,8 @@ func (m *Member) PID() int {
 
 // Running reports whether the member's process is alive.
 func (m *Member) Running() bool {
-	pid, err := readPID(m.path("db.pid"))
-	return err == nil && alive(pid)
+	pid, err := ReadPID(m.path("db.pid"))
+	return err == nil && Alive(pid)
 }
 
 // Status is `ovs-appctl cluster/status Quantum` of the member ("" when it
@@ -197,7 +195,7 @@ func (m *Member) Status() string { return m.status() }
 // again (after a restart, it catches up from the leader).
 func (m *Member) WaitMember() {
 	m.c.t.Helper()
-	if !eventually(60*time.Second, func() bool { return strings.Contains(m.status(), "Status: cluster member") }) {
+	if !testutil.Poll(60*time.Second, testutil.PollInterval, func() bool { return strings.Contains(m.status(), "Status: cluster member") }) {
 		m.c.dumpStatus()
 		m.c.t.Fatalf("testbed: cluster member %d never rejoined", m.Index)
 	}
@@ -207,7 +205,7 @@ func (m *Member) status() string {
 	if !m.Running() {
 		return ""
 	}
-	out, err := runErr(nil, "ovs-appctl", "-t", m.path("db.ctl"), "cluster/status", clusterDB)
+	out, err := RunErr(nil, "ovs-appctl", "-t", m.path("db.ctl"), "cluster/status", clusterDB)
 	if err != nil {
 		return ""
 	}

@@ -12,7 +12,7 @@ func TestQuantumClusterFailover(t *testing.T) {
 		t.Fatalf("Endpoints = %v, want 3", eps)
 	}
 	for _, m := range c.Members {
-		if out := run(t, nil, "ovsdb-client", "list-dbs", m.Endpoint); !strings.Contains(out, clusterDB) {
+		if out := Run(t, nil, "ovsdb-client", "list-dbs", m.Endpoint); !strings.Contains(out, clusterDB) {
 			t.Fatalf("member %d list-dbs = %q", m.Index, out)
 		}
 	}

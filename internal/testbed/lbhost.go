@@ -26,8 +26,8 @@ type LBHost struct {
 // namespace, and with it every link in it.
 func StartLBHost(t testing.TB) *LBHost {
 	t.Helper()
-	h := &LBHost{NetNS: uniqueName("qa-lb-"), t: t}
-	addNetNS(t, h.NetNS)
+	h := &LBHost{NetNS: UniqueName("qa-lb-"), t: t}
+	AddNetNS(t, h.NetNS)
 	return h
 }
 
@@ -44,18 +44,18 @@ func (h *LBHost) AddVM(t testing.TB, name, tapName, cidr string) *VM {
 // error.
 func (h *LBHost) IP(args ...string) string {
 	h.t.Helper()
-	return run(h.t, nil, "ip", append([]string{"-n", h.NetNS}, args...)...)
+	return Run(h.t, nil, "ip", append([]string{"-n", h.NetNS}, args...)...)
 }
 
 // IPErr is IP returning the error instead of failing.
 func (h *LBHost) IPErr(args ...string) (string, error) {
-	return runErr(nil, "ip", append([]string{"-n", h.NetNS}, args...)...)
+	return RunErr(nil, "ip", append([]string{"-n", h.NetNS}, args...)...)
 }
 
 // Bridge runs `bridge -n NETNS args...` (FDB and port inspection).
 func (h *LBHost) Bridge(args ...string) string {
 	h.t.Helper()
-	return run(h.t, nil, "bridge", append([]string{"-n", h.NetNS}, args...)...)
+	return Run(h.t, nil, "bridge", append([]string{"-n", h.NetNS}, args...)...)
 }
 
 // Master returns the name of dev's master ("" when it has none).
@@ -92,7 +92,7 @@ func Underlay(t testing.TB, a, b *LBHost, aIP, bIP string) {
 			t.Fatalf("testbed: underlay address %s is outside 198.19.0.0/24", ip)
 		}
 	}
-	run(t, nil, "ip", "link", "add", "ul0", "netns", a.NetNS, "type", "veth", "peer", "name", "ul0", "netns", b.NetNS)
+	Run(t, nil, "ip", "link", "add", "ul0", "netns", a.NetNS, "type", "veth", "peer", "name", "ul0", "netns", b.NetNS)
 	for _, s := range []struct {
 		h  *LBHost
 		ip string
@@ -106,7 +106,7 @@ func Underlay(t testing.TB, a, b *LBHost, aIP, bIP string) {
 // 1450 from DHCP in real life).
 func (vm *VM) SetMTU(t testing.TB, mtu int) {
 	t.Helper()
-	run(t, nil, "ip", "-n", vm.NetNS, "link", "set", "eth0", "mtu", strconv.Itoa(mtu))
+	Run(t, nil, "ip", "-n", vm.NetNS, "link", "set", "eth0", "mtu", strconv.Itoa(mtu))
 }
 
 // Has8021Q reports whether the kernel can make VLAN sub-interfaces, by
@@ -114,10 +114,10 @@ func (vm *VM) SetMTU(t testing.TB, mtu int) {
 // answer.
 func Has8021Q(t testing.TB) (ok bool, why string) {
 	t.Helper()
-	ns := uniqueName("qa-vlan-")
-	addNetNS(t, ns)
-	run(t, nil, "ip", "-n", ns, "link", "add", "qa0", "type", "veth", "peer", "name", "qa1")
-	out, err := runErr(nil, "ip", "-n", ns, "link", "add", "link", "qa0", "name", "qa0.7", "type", "vlan", "id", "7")
+	ns := UniqueName("qa-vlan-")
+	AddNetNS(t, ns)
+	Run(t, nil, "ip", "-n", ns, "link", "add", "qa0", "type", "veth", "peer", "name", "qa1")
+	out, err := RunErr(nil, "ip", "-n", ns, "link", "add", "link", "qa0", "name", "qa0.7", "type", "vlan", "id", "7")
 	if err != nil {
 		return false, "kernel cannot make VLAN sub-interfaces (no 802.1Q support): " + strings.TrimSpace(out)
 	}
@@ -185,15 +185,15 @@ func AddVMIn(t testing.TB, hvNetNS, name, tapName, cidr string) *VM {
 		t.Fatalf("testbed: VM %s address: %v", name, err)
 	}
 	checkTestAddr(t, pfx.Addr())
-	vm := &VM{Name: name, NetNS: uniqueName("qa-vm-"), Tap: tapName, IP: pfx.Addr(), t: t}
-	addNetNS(t, vm.NetNS)
-	run(t, nil, "ip", "link", "add", tapName, "netns", hvNetNS, "type", "veth",
+	vm := &VM{Name: name, NetNS: UniqueName("qa-vm-"), Tap: tapName, IP: pfx.Addr(), t: t}
+	AddNetNS(t, vm.NetNS)
+	Run(t, nil, "ip", "link", "add", tapName, "netns", hvNetNS, "type", "veth",
 		"peer", "name", "eth0", "netns", vm.NetNS)
-	run(t, nil, "ip", "netns", "exec", hvNetNS, "sysctl", "-q", "-w", "net.ipv6.conf."+tapName+".disable_ipv6=1")
-	run(t, nil, "ip", "netns", "exec", vm.NetNS, "sysctl", "-q", "-w", "net.ipv6.conf.eth0.disable_ipv6=1")
-	run(t, nil, "ip", "-n", vm.NetNS, "addr", "add", cidr, "dev", "eth0")
-	run(t, nil, "ip", "-n", vm.NetNS, "link", "set", "eth0", "up")
-	run(t, nil, "ip", "-n", hvNetNS, "link", "set", tapName, "up")
+	Run(t, nil, "ip", "netns", "exec", hvNetNS, "sysctl", "-q", "-w", "net.ipv6.conf."+tapName+".disable_ipv6=1")
+	Run(t, nil, "ip", "netns", "exec", vm.NetNS, "sysctl", "-q", "-w", "net.ipv6.conf.eth0.disable_ipv6=1")
+	Run(t, nil, "ip", "-n", vm.NetNS, "addr", "add", cidr, "dev", "eth0")
+	Run(t, nil, "ip", "-n", vm.NetNS, "link", "set", "eth0", "up")
+	Run(t, nil, "ip", "-n", hvNetNS, "link", "set", tapName, "up")
 	vm.MAC = linkMAC(t, vm.NetNS, "eth0")
 	return vm
 }

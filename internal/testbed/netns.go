@@ -16,28 +16,28 @@ import (
 // testNet is the only range the test bed puts on interfaces and sends to.
 var testNet = netip.MustParsePrefix("198.18.0.0/15")
 
-// uniqueName returns prefix plus random hex, short enough for a netns or
+// UniqueName returns prefix plus random hex, short enough for a netns or
 // link name.
-func uniqueName(prefix string) string {
+func UniqueName(prefix string) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return prefix + hex.EncodeToString(b)
 }
 
-// addNetNS creates a named network namespace, deleted at cleanup, with its
+// AddNetNS creates a named network namespace, deleted at cleanup, with its
 // loopback up and IPv6 off (link-local addresses slow the userspace
 // datapath down).
-func addNetNS(t testing.TB, name string) {
+func AddNetNS(t testing.TB, name string) {
 	t.Helper()
-	run(t, nil, "ip", "netns", "add", name)
+	Run(t, nil, "ip", "netns", "add", name)
 	t.Cleanup(func() {
-		if out, err := runErr(nil, "ip", "netns", "del", name); err != nil {
+		if out, err := RunErr(nil, "ip", "netns", "del", name); err != nil {
 			t.Errorf("delete netns %s: %v %s", name, err, out)
 		}
 	})
-	run(t, nil, "ip", "-n", name, "link", "set", "lo", "up")
+	Run(t, nil, "ip", "-n", name, "link", "set", "lo", "up")
 	for _, k := range []string{"net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"} {
-		run(t, nil, "ip", "netns", "exec", name, "sysctl", "-q", "-w", k+"=1")
+		Run(t, nil, "ip", "netns", "exec", name, "sysctl", "-q", "-w", k+"=1")
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // OVSOptions tunes a test-bed hypervisor.
@@ -27,19 +29,15 @@ type OVS struct {
 // StartOVS starts a hypervisor; t.Cleanup stops it and removes everything.
 func StartOVS(t testing.TB, opts OVSOptions) *OVS {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "qa-ovs-") // short: unix socket paths are limited
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := &OVS{NetNS: uniqueName("qa-hv-"), Dir: dir, DBSocket: "unix:" + filepath.Join(dir, "db.sock"), t: t}
+	dir := testutil.ShortDir(t)
+	o := &OVS{NetNS: UniqueName("qa-hv-"), Dir: dir, DBSocket: "unix:" + filepath.Join(dir, "db.sock"), t: t}
 	t.Cleanup(func() {
 		if t.Failed() {
 			o.dumpLogs()
 		}
-		os.RemoveAll(dir)
 	})
-	addNetNS(t, o.NetNS) // registered after RemoveAll: runs before it
-	run(t, nil, "ovsdb-tool", "create", o.path("conf.db"), VswitchSchema)
+	AddNetNS(t, o.NetNS) // registered after the directory's removal: runs before it
+	Run(t, nil, "ovsdb-tool", "create", o.path("conf.db"), VswitchSchema)
 	// Registered once, here, so that they run after the cleanups of
 	// whatever the test builds on this hypervisor, restarts included.
 	t.Cleanup(func() { o.stop("ovsdb.pid") })
@@ -62,7 +60,7 @@ func (o *OVS) env() []string {
 
 func (o *OVS) startDB() {
 	o.t.Helper()
-	run(o.t, o.env(), "ip", "netns", "exec", o.NetNS, "ovsdb-server", o.path("conf.db"),
+	Run(o.t, o.env(), "ip", "netns", "exec", o.NetNS, "ovsdb-server", o.path("conf.db"),
 		"--remote=punix:"+o.path("db.sock"), "--pidfile="+o.path("ovsdb.pid"),
 		"--unixctl="+o.path("ovsdb.ctl"), "--log-file="+o.path("ovsdb.log"), "--detach")
 }
@@ -78,7 +76,7 @@ func (o *OVS) RestartDB() {
 // StartVswitchd starts ovs-vswitchd; StartOVS already did.
 func (o *OVS) StartVswitchd() {
 	o.t.Helper()
-	run(o.t, o.env(), "ip", "netns", "exec", o.NetNS, "ovs-vswitchd", o.DBSocket,
+	Run(o.t, o.env(), "ip", "netns", "exec", o.NetNS, "ovs-vswitchd", o.DBSocket,
 		"--pidfile="+o.path("vswitchd.pid"), "--unixctl="+o.path("vswitchd.ctl"),
 		"--log-file="+o.path("vswitchd.log"), "--detach")
 }
@@ -91,21 +89,21 @@ func (o *OVS) StartVswitchd() {
 // sure the process is gone. Database contents are untouched.
 func (o *OVS) StopVswitchd() {
 	o.t.Helper()
-	if pid, err := readPID(o.path("vswitchd.pid")); err == nil {
+	if pid, err := ReadPID(o.path("vswitchd.pid")); err == nil {
 		// A signal while it removes its datapath would leave devices behind.
-		if out, err := runErr(o.env(), "ovs-appctl", "-t", o.path("vswitchd.ctl"), "exit", "--cleanup"); err != nil {
+		if out, err := RunErr(o.env(), "ovs-appctl", "-t", o.path("vswitchd.ctl"), "exit", "--cleanup"); err != nil {
 			o.t.Logf("testbed: ovs-appctl exit --cleanup: %v %s (stopping by PID)", err, out)
 		} else if !waitGone(pid, 30*time.Second) {
 			o.t.Logf("testbed: ovs-vswitchd (pid %d) still runs after exit --cleanup (stopping by PID)", pid)
 		}
 	}
 	o.stop("vswitchd.pid")
-	gone := eventually(30*time.Second, func() bool {
-		_, err := runErr(nil, "ip", "-n", o.NetNS, "link", "show", "ovs-netdev")
+	gone := testutil.Poll(30*time.Second, testutil.PollInterval, func() bool {
+		_, err := RunErr(nil, "ip", "-n", o.NetNS, "link", "show", "ovs-netdev")
 		return err != nil
 	})
 	if !gone {
-		links, _ := runErr(nil, "ip", "-n", o.NetNS, "-d", "link")
+		links, _ := RunErr(nil, "ip", "-n", o.NetNS, "-d", "link")
 		o.t.Logf("links in %s:\n%s", o.NetNS, links)
 		o.t.Fatalf("datapath device ovs-netdev still in %s after ovs-vswitchd stopped", o.NetNS)
 	}
@@ -120,7 +118,7 @@ func (o *OVS) RestartVswitchd() {
 }
 
 func (o *OVS) stop(pidfile string) {
-	if err := stopPID(o.path(pidfile)); err != nil {
+	if err := StopPID(o.path(pidfile), stopGrace); err != nil {
 		o.t.Errorf("testbed: %v", err)
 	}
 }
@@ -139,7 +137,7 @@ func (o *OVS) Vsctl(args ...string) string {
 // VsctlErr is Vsctl returning the error instead of failing.
 func (o *OVS) VsctlErr(args ...string) (string, error) {
 	full := append([]string{"--db=" + o.DBSocket, "--timeout=20"}, args...)
-	out, err := runErr(o.env(), "ovs-vsctl", full...)
+	out, err := RunErr(o.env(), "ovs-vsctl", full...)
 	return strings.TrimSpace(out), err
 }
 

@@ -12,25 +12,27 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // cmdTimeout bounds every command the test bed runs.
 const cmdTimeout = 30 * time.Second
 
-// run runs a command and returns its combined output, failing the test on
+// Run runs a command and returns its combined output, failing the test on
 // error.
-func run(t testing.TB, env []string, name string, args ...string) string {
+func Run(t testing.TB, env []string, name string, args ...string) string {
 	t.Helper()
-	out, err := runErr(env, name, args...)
+	out, err := RunErr(env, name, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
 }
 
-// runErr runs a command and returns its combined output and an error that
+// RunErr runs a command and returns its combined output and an error that
 // quotes the command and its output.
-func runErr(env []string, name string, args ...string) (string, error) {
+func RunErr(env []string, name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -43,8 +45,8 @@ func runErr(env []string, name string, args ...string) (string, error) {
 	return out.String(), nil
 }
 
-// readPID reads a daemon's pidfile.
-func readPID(pidfile string) (int, error) {
+// ReadPID reads a daemon's pidfile.
+func ReadPID(pidfile string) (int, error) {
 	b, err := os.ReadFile(pidfile)
 	if err != nil {
 		return 0, err
@@ -56,23 +58,24 @@ func readPID(pidfile string) (int, error) {
 	return pid, nil
 }
 
-// stopPID stops the process of pidfile (SIGTERM, then SIGKILL after a grace
-// period) and waits for it to be gone. A missing pidfile means nothing runs.
-func stopPID(pidfile string) error {
-	pid, err := readPID(pidfile)
+// StopPID stops the process of pidfile (SIGTERM, then SIGKILL if it still
+// runs after grace) and waits for it to be gone. A missing pidfile means
+// nothing runs.
+func StopPID(pidfile string, grace time.Duration) error {
+	pid, err := ReadPID(pidfile)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if !alive(pid) {
+	if !Alive(pid) {
 		return nil
 	}
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("stop pid %d (%s): %w", pid, pidfile, err)
 	}
-	if waitGone(pid, 10*time.Second) {
+	if waitGone(pid, grace) {
 		return nil
 	}
 	_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -82,19 +85,15 @@ func stopPID(pidfile string) error {
 	return fmt.Errorf("pid %d (%s) survived SIGKILL", pid, pidfile)
 }
 
+// stopGrace is how long the test bed's own daemons get to exit on SIGTERM.
+const stopGrace = 10 * time.Second
+
 func waitGone(pid int, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if !alive(pid) {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return false
+	return testutil.Poll(d, testutil.PollInterval, func() bool { return !Alive(pid) })
 }
 
-// alive reports whether pid runs (a zombie awaiting its reaper does not).
-func alive(pid int) bool {
+// Alive reports whether pid runs (a zombie awaiting its reaper does not).
+func Alive(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return false
@@ -103,18 +102,4 @@ func alive(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
-// eventually polls cond until it holds or d passes.
-func eventually(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

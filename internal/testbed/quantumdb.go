@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // QuantumSchema is the Quantum DB schema's path inside the module.
@@ -21,12 +23,7 @@ type DBServer struct {
 // its endpoint; t.Cleanup stops it.
 func StartQuantumDB(t testing.TB) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "qa-qdb-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return StartQuantumDBAt(t, dir).Endpoint
+	return StartQuantumDBAt(t, testutil.ShortDir(t)).Endpoint
 }
 
 // StartQuantumDBAt starts a Quantum DB server on dir, creating the database
@@ -37,7 +34,7 @@ func StartQuantumDBAt(t testing.TB, dir string) *DBServer {
 	s := &DBServer{Dir: dir, Endpoint: "unix:" + filepath.Join(dir, "db.sock"), t: t}
 	db := filepath.Join(dir, "quantum.db")
 	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
-		run(t, nil, "ovsdb-tool", "create", db, filepath.Join(ModuleRoot(t), QuantumSchema))
+		Run(t, nil, "ovsdb-tool", "create", db, filepath.Join(ModuleRoot(t), QuantumSchema))
 	}
 	t.Cleanup(s.Stop) // once, here: runs after the cleanups of its users
 	s.Start()
@@ -47,7 +44,7 @@ func StartQuantumDBAt(t testing.TB, dir string) *DBServer {
 // Start starts the server (again); Stop stops it.
 func (s *DBServer) Start() {
 	s.t.Helper()
-	run(s.t, nil, "ovsdb-server", filepath.Join(s.Dir, "quantum.db"),
+	Run(s.t, nil, "ovsdb-server", filepath.Join(s.Dir, "quantum.db"),
 		"--remote=punix:"+filepath.Join(s.Dir, "db.sock"),
 		"--pidfile="+filepath.Join(s.Dir, "db.pid"),
 		"--unixctl="+filepath.Join(s.Dir, "db.ctl"),
@@ -56,7 +53,7 @@ func (s *DBServer) Start() {
 
 // Stop stops the server, keeping its database.
 func (s *DBServer) Stop() {
-	if err := stopPID(filepath.Join(s.Dir, "db.pid")); err != nil {
+	if err := StopPID(filepath.Join(s.Dir, "db.pid"), stopGrace); err != nil {
 		s.t.Errorf("testbed: stop Quantum DB server: %v", err)
 	}
 }
@@ -72,18 +69,9 @@ func (s *DBServer) Restart() {
 // working directory that holds go.mod.
 func ModuleRoot(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	dir, err := findModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("testbed: no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return dir
 }

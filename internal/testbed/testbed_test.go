@@ -6,12 +6,6 @@ import (
 	"time"
 )
 
-// waitPing polls vm's ping to ip until it answers as want or time runs out.
-func waitPing(t *testing.T, vm *VM, other *VM, want bool) bool {
-	t.Helper()
-	return eventually(20*time.Second, func() bool { return vm.Ping(t, other.IP) == want })
-}
-
 func TestHypervisorSwitchesVLANs(t *testing.T) {
 	RequireRoot(t)
 	hv := StartOVS(t, OVSOptions{})
@@ -26,7 +20,7 @@ func TestHypervisorSwitchesVLANs(t *testing.T) {
 		"--", "add-port", "br0", vm2.Tap, "tag=10",
 		"--", "add-port", "br0", vm3.Tap, "tag=20")
 
-	if !waitPing(t, vm1, vm2, true) {
+	if !vm1.WaitPing(t, vm2.IP, true, 20*time.Second) {
 		t.Fatal("vm1 cannot ping vm2 on the same tag")
 	}
 	if vm1.Ping(t, vm3.IP) {
@@ -37,7 +31,7 @@ func TestHypervisorSwitchesVLANs(t *testing.T) {
 	}
 
 	hv.RestartVswitchd()
-	if !waitPing(t, vm1, vm2, true) {
+	if !vm1.WaitPing(t, vm2.IP, true, 20*time.Second) {
 		t.Fatal("vm1 cannot ping vm2 after ovs-vswitchd restarted")
 	}
 	if !strings.Contains(hv.Vsctl("list-ports", "br0"), vm1.Tap) {
@@ -52,11 +46,11 @@ func TestQuantumDBRestartKeepsData(t *testing.T) {
 		t.Skip("temp dir too long for a unix socket")
 	}
 	s := StartQuantumDBAt(t, dir)
-	if out := run(t, nil, "ovsdb-client", "list-dbs", s.Endpoint); !strings.Contains(out, "Quantum") {
+	if out := Run(t, nil, "ovsdb-client", "list-dbs", s.Endpoint); !strings.Contains(out, "Quantum") {
 		t.Fatalf("list-dbs = %q, want the Quantum database", out)
 	}
 	s.Restart()
-	if out := run(t, nil, "ovsdb-client", "list-dbs", s.Endpoint); !strings.Contains(out, "Quantum") {
+	if out := Run(t, nil, "ovsdb-client", "list-dbs", s.Endpoint); !strings.Contains(out, "Quantum") {
 		t.Fatalf("after restart list-dbs = %q, want the Quantum database", out)
 	}
 	if ep := StartQuantumDB(t); !strings.HasPrefix(ep, "unix:/") {

@@ -15,11 +15,11 @@ type Uplink struct {
 // are. The bridges must exist. t.Cleanup removes the ports and the pair.
 func ConnectUplink(t testing.TB, a *OVS, brA string, b *OVS, brB string) *Uplink {
 	t.Helper()
-	u := &Uplink{A: uniqueName("qa-up"), B: uniqueName("qa-up")}
-	run(t, nil, "ip", "link", "add", u.A, "netns", a.NetNS, "type", "veth", "peer", "name", u.B, "netns", b.NetNS)
+	u := &Uplink{A: UniqueName("qa-up"), B: UniqueName("qa-up")}
+	Run(t, nil, "ip", "link", "add", u.A, "netns", a.NetNS, "type", "veth", "peer", "name", u.B, "netns", b.NetNS)
 	t.Cleanup(func() {
 		// Either end takes the pair with it; a gone namespace already did.
-		if _, err := runErr(nil, "ip", "-n", a.NetNS, "link", "del", u.A); err != nil {
+		if _, err := RunErr(nil, "ip", "-n", a.NetNS, "link", "del", u.A); err != nil {
 			t.Logf("testbed: delete uplink %s: %v", u.A, err)
 		}
 	})
@@ -27,8 +27,8 @@ func ConnectUplink(t testing.TB, a *OVS, brA string, b *OVS, brB string) *Uplink
 		hv      *OVS
 		dev, br string
 	}{{a, u.A, brA}, {b, u.B, brB}} {
-		run(t, nil, "ip", "netns", "exec", end.hv.NetNS, "sysctl", "-q", "-w", "net.ipv6.conf."+end.dev+".disable_ipv6=1")
-		run(t, nil, "ip", "-n", end.hv.NetNS, "link", "set", end.dev, "up")
+		Run(t, nil, "ip", "netns", "exec", end.hv.NetNS, "sysctl", "-q", "-w", "net.ipv6.conf."+end.dev+".disable_ipv6=1")
+		Run(t, nil, "ip", "-n", end.hv.NetNS, "link", "set", end.dev, "up")
 		end.hv.Vsctl("add-port", end.br, end.dev)
 		hv, br, dev := end.hv, end.br, end.dev
 		t.Cleanup(func() { _, _ = hv.VsctlErr("--if-exists", "del-port", br, dev) })

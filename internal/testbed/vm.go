@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // VM is a "virtual machine": a namespace whose eth0 is the peer of a veth
@@ -33,7 +35,7 @@ func AddVM(t testing.TB, hv *OVS, name, tapName, cidr string) *VM {
 
 func linkMAC(t testing.TB, ns, dev string) string {
 	t.Helper()
-	fields := strings.Fields(run(t, nil, "ip", "-n", ns, "-o", "link", "show", dev))
+	fields := strings.Fields(Run(t, nil, "ip", "-n", ns, "-o", "link", "show", dev))
 	for i, f := range fields {
 		if f == "link/ether" && i+1 < len(fields) {
 			return fields[i+1]
@@ -48,8 +50,16 @@ func linkMAC(t testing.TB, ns, dev string) string {
 func (vm *VM) Ping(t testing.TB, ip netip.Addr) bool {
 	t.Helper()
 	checkTestAddr(t, ip)
-	_, err := runErr(nil, "ip", "netns", "exec", vm.NetNS, "ping", "-q", "-c", "2", "-W", "1", ip.String())
+	_, err := RunErr(nil, "ip", "netns", "exec", vm.NetNS, "ping", "-q", "-c", "2", "-W", "1", ip.String())
 	return err == nil
+}
+
+// WaitPing pings ip from the VM until the answer is want or d has passed,
+// and reports whether it was: wiring is asynchronous, so the first packets
+// may precede it.
+func (vm *VM) WaitPing(t testing.TB, ip netip.Addr, want bool, d time.Duration) bool {
+	t.Helper()
+	return testutil.Poll(d, 200*time.Millisecond, func() bool { return vm.Ping(t, ip) == want })
 }
 
 // tcpBytes is how much CanTCP sends: enough for TSO/GSO-sized segments,
