@@ -15,6 +15,7 @@ import (
 	"github.com/quantum-agent/quantum-agent/agent"
 	"github.com/quantum-agent/quantum-agent/agent/agenttest"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // onEachQuantumDB runs test on an agent over libovsdb's in-process server
@@ -300,12 +301,7 @@ func TestRetryLearnsFromTheDB(t *testing.T) {
 // network instead of making a second one.
 func TestRetryAfterStalledDB(t *testing.T) {
 	testbed.RequireRoot(t)
-	dir, err := os.MkdirTemp("", "qa-idem-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	db := testbed.StartQuantumDBAt(t, dir)
+	db := testbed.StartQuantumDBAt(t, testutil.ShortDir(t))
 	a := agenttest.NewAt(t, db.Endpoint, agenttest.DefaultConfig())
 	pidText, err := os.ReadFile(filepath.Join(db.Dir, "db.pid"))
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/agent/agenttest"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // Benchmarks of the API as a compute driver sees it: HTTP over the agent's
@@ -41,12 +41,7 @@ func benchDBs() []benchDB {
 func benchServer(b *testing.B, endpoint string) *http.Client {
 	b.Helper()
 	a := agenttest.NewAt(b, endpoint, agenttest.DefaultConfig())
-	dir, err := os.MkdirTemp("", "qa-bench-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "q.sock")
+	sock := filepath.Join(testutil.ShortDir(b), "q.sock")
 	ln, err := Listen(sock, 0o660, "")
 	if err != nil {
 		b.Fatal(err)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	qtestutil "github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // releasedClientBodies are the bodies the released clients send, exactly
@@ -69,7 +71,7 @@ func TestReleasedClientBodies(t *testing.T) {
 	for _, ver := range []string{v10, v11} {
 		for _, f := range []format{formatJSON, formatXML} {
 			t.Run(ver+"/"+formatName(f), func(t *testing.T) {
-				logs := &syncBuffer{}
+				logs := &qtestutil.SyncBuffer{}
 				m := NewMetrics(prometheus.NewPedanticRegistry())
 				log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 				c := tclient{t: t, h: NewHandler(newBackend(t), log, WithMetrics(m)), ver: ver, f: f, tenant: "demo"}

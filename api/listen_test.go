@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,9 +12,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 func TestListen(t *testing.T) {
@@ -117,24 +117,6 @@ func dialOK(t *testing.T, path string) {
 	c.Close()
 }
 
-// syncBuffer is a log sink the server's goroutines may write to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestServerAccessLog serves on a real socket and checks the access log
 // line, peer credentials included.
 func TestServerAccessLog(t *testing.T) {
@@ -143,7 +125,7 @@ func TestServerAccessLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	srv := NewServer(NewHandler(newBackend(t), log), log)
 	done := make(chan error, 1)

@@ -10,25 +10,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/quantum-agent/quantum-agent/agent"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // serveAPI serves h through NewServer on a fresh Unix socket and returns
 // the socket's path; the server is closed when the test ends.
 func serveAPI(t *testing.T, h http.Handler, opts ...ServerOption) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "qa-srv-") // t.TempDir() can exceed sun_path
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	path := filepath.Join(dir, "q.sock")
+	path := filepath.Join(testutil.ShortDir(t), "q.sock")
 	ln, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)
