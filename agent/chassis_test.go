@@ -1,13 +1,13 @@
 package agent_test
 
 import (
-	"context"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/quantum-agent/quantum-agent/agent"
 	"github.com/quantum-agent/quantum-agent/agent/agenttest"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // TestVXLANPeersFromChassis: a VXLAN port's Peers are the VTEPs of the other
@@ -51,22 +51,15 @@ func TestVXLANPeersFromChassis(t *testing.T) {
 	plug(y.ID, "y1", "hv1")
 	plug(y.ID, "y3", "hv3")
 	want := map[string][]string{"x1": {"198.19.0.2"}, "y1": {"198.19.0.3"}}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	matches := func() bool {
 		w := dp.Wired()
 		ok := len(w) == 2
 		for att, peers := range want {
 			ok = ok && slices.Equal(w[att].Peers, peers)
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("wired %+v; want peers %v", w, want)
-		}
-		select {
-		case <-time.After(50 * time.Millisecond):
-		case <-context.Background().Done():
-		}
+		return ok
+	}
+	if !testutil.Poll(20*time.Second, 50*time.Millisecond, matches) {
+		t.Fatalf("wired %+v; want peers %v", dp.Wired(), want)
 	}
 }

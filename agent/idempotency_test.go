@@ -327,14 +327,10 @@ func TestRetryAfterStalledDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The stalled create commits once the DB runs again.
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if nets, _ := a.ListNetworks(ctx(t), "t1", false); len(nets) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the create sent to the stopped DB never committed")
-		}
-	}
+	testutil.Eventually(t, "the create sent to the stopped DB to commit", 20*time.Second, func() bool {
+		nets, _ := a.ListNetworks(ctx(t), "t1", false)
+		return len(nets) > 0
+	})
 	n, err := a.CreateNetwork(withKey(t, "k1"), "t1", spec)
 	if err != nil {
 		t.Fatalf("retry after the DB resumed: %v", err)

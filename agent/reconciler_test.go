@@ -7,6 +7,7 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/agent"
 	"github.com/quantum-agent/quantum-agent/agent/agenttest"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 func TestReconcilerWiresOwnHostAndWritesStatus(t *testing.T) {
@@ -60,13 +61,9 @@ func TestReconcilerWiresOwnHostAndWritesStatus(t *testing.T) {
 	if err := a.SetPortState(ctx(t), "t", n.ID, up.ID, "DOWN"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for dp.Wired()["vif-up"].VLAN != agent.DeadVLAN {
-		if time.Now().After(deadline) {
-			t.Fatal("port set DOWN was never moved to the dead VLAN")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(t, "the port set DOWN to move to the dead VLAN", 20*time.Second, func() bool {
+		return dp.Wired()["vif-up"].VLAN == agent.DeadVLAN
+	})
 }
 
 func TestWaitAttachmentTimesOutWithCurrentState(t *testing.T) {

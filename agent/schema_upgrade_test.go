@@ -11,6 +11,7 @@ import (
 	"github.com/quantum-agent/quantum-agent/agent/agenttest"
 	"github.com/quantum-agent/quantum-agent/agent/qdb"
 	"github.com/quantum-agent/quantum-agent/internal/testbed"
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // schema110Model is the client model an agent built with schema 1.1.0 has:
@@ -70,11 +71,9 @@ func TestSchema110AgentOnSchema120(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := &qdb.Network{UUID: n.ID}
-			for deadline := time.Now().Add(10 * time.Second); old.Get(ctx(t), got) != nil; time.Sleep(10 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatal("the 1.1.0 client's cache never got the new agent's network")
-				}
-			}
+			testutil.Eventually(t, "the 1.1.0 client's cache to get the new agent's network", 10*time.Second, func() bool {
+				return old.Get(ctx(t), got) == nil
+			})
 			if got.Name != "new" {
 				t.Fatalf("the 1.1.0 client sees the new agent's network as %+v", got)
 			}
