@@ -67,21 +67,23 @@ func keyedRequest(ctx context.Context, tenant, op string, fields ...string) (key
 	if key == "" {
 		return keyed{}, nil
 	}
-	if err := validIdempotencyKey(key); err != nil {
+	if err := ValidIdempotencyKey(key); err != nil {
 		return keyed{}, err
 	}
 	return keyed{tenant: tenant, key: key, fingerprint: fingerprint(append([]string{op, tenant}, fields...))}, nil
 }
 
-// validIdempotencyKey checks the key before it reaches the DB (a NUL would
-// drop the whole connection): 1..255 bytes of visible ASCII.
-func validIdempotencyKey(key string) error {
+// ValidIdempotencyKey is THE rule for a key ("" is no key): at most 255
+// bytes of visible ASCII (0x21-0x7E), compared byte for byte and stored. api/
+// applies it to the header before any endpoint runs; the agent applies it
+// again before the key reaches the DB (a NUL would drop the whole connection).
+func ValidIdempotencyKey(key string) error {
 	if len(key) > maxIdempotencyKeyLen {
 		return newError(KindMalformed, nil, "Idempotency-Key is longer than %d bytes", maxIdempotencyKeyLen)
 	}
 	for i := 0; i < len(key); i++ {
-		if key[i] < 0x21 || key[i] > 0x7e {
-			return newError(KindMalformed, nil, "Idempotency-Key must be visible ASCII characters only")
+		if c := key[i]; c < 0x21 || c > 0x7e {
+			return newError(KindMalformed, nil, "Idempotency-Key contains byte 0x%02X: only visible ASCII (0x21-0x7E) is allowed", c)
 		}
 	}
 	return nil

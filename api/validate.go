@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/quantum-agent/quantum-agent/agent"
 )
 
 // The one rule for text that comes from a request (docs/api.md "Limits").
@@ -21,8 +23,6 @@ const (
 	maxDeviceBytes = 15
 	// maxMACBytes fits an Ethernet MAC address as text (fa:16:3e:00:00:01).
 	maxMACBytes = 17
-	// maxIdempotencyKeyBytes bounds the Idempotency-Key header's value.
-	maxIdempotencyKeyBytes = 255
 )
 
 // idempotencyKeyHeader is read only to check it here; the extension that
@@ -103,19 +103,5 @@ func query(r *http.Request) (url.Values, error) {
 	return q, nil
 }
 
-// checkIdempotencyKey allows an absent key, or 1 to 255 visible ASCII
-// characters (0x21-0x7E): the key is compared byte for byte and stored.
-func checkIdempotencyKey(key string) error {
-	if key == "" {
-		return nil
-	}
-	if len(key) > maxIdempotencyKeyBytes {
-		return malformed("%s header is longer than %d bytes", idempotencyKeyHeader, maxIdempotencyKeyBytes)
-	}
-	for i := 0; i < len(key); i++ {
-		if c := key[i]; c < 0x21 || c > 0x7E {
-			return malformed("%s header contains byte 0x%02X: only visible ASCII (0x21-0x7E) is allowed", idempotencyKeyHeader, c)
-		}
-	}
-	return nil
-}
+// checkIdempotencyKey applies the extension's own rule to the header.
+func checkIdempotencyKey(key string) error { return agent.ValidIdempotencyKey(key) }
