@@ -160,6 +160,7 @@ func (s *Store) ID() string { return s.globalID }
 // Close stops probing and disconnects from the Quantum DB.
 func (s *Store) Close() {
 	s.conn.Close()
+	s.conn.Wait() // no probe or failover touches the client once it is closed
 	s.client.Close()
 }
 

@@ -368,8 +368,16 @@ func TestQuantumDBKilledUnderLoad(t *testing.T) {
 			t.Errorf("acknowledged port %s is lost", id)
 		}
 	}
-	if strings.Contains(p.logText(), "panic") && !strings.Contains(p.logText(), "recovered a panic") {
-		t.Fatalf("unrecovered panic in the agent's log:\n%s", p.logText())
+	// Any panic that reached a handler (the old failure: committed writes
+	// answered 500) fails the test; one the guard caught below the store is
+	// only logged here.
+	for _, line := range strings.Split(p.logText(), "\n") {
+		switch {
+		case strings.Contains(line, "recovered a panic"):
+			t.Logf("guarded panic: %s", line)
+		case strings.Contains(line, "panic"):
+			t.Fatalf("panic outside the guard in the agent's log: %s", line)
+		}
 	}
 }
 

@@ -251,6 +251,7 @@ func (d *Datapath) Close() error {
 	close(d.stop)
 	d.wg.Wait()
 	d.conn.Close()
+	d.conn.Wait()
 	// libovsdb v0.8.1 ignores Close while it is reconnecting and keeps
 	// retrying in the background; at least keep it quiet.
 	d.logOff.Store(true)

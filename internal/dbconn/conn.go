@@ -119,6 +119,8 @@ type Conn struct {
 	order []string // the client's endpoint order as Conn last set it (loop only)
 
 	stop     chan struct{}
+	stopCtx  context.Context // ends at Close: a probe in flight does not hold Close up
+	endStop  context.CancelFunc
 	done     chan struct{}
 	started  atomic.Bool
 	stopOnce sync.Once
@@ -128,6 +130,7 @@ type Conn struct {
 func New(c Client, cfg Config) *Conn {
 	cfg.defaults()
 	k := &Conn{c: c, cfg: cfg, order: slices.Clone(cfg.Endpoints), stop: make(chan struct{}), done: make(chan struct{})}
+	k.stopCtx, k.endStop = context.WithCancel(context.Background())
 	k.newEpoch()
 	return k
 }
@@ -170,7 +173,10 @@ func (k *Conn) Start() {
 
 // Close stops the probe loop (the client is the caller's to close).
 func (k *Conn) Close() {
-	k.stopOnce.Do(func() { close(k.stop) })
+	k.stopOnce.Do(func() {
+		close(k.stop)
+		k.endStop()
+	})
 }
 
 // Wait blocks until the probe loop has stopped (after Close).
@@ -304,6 +310,9 @@ func (k *Conn) run() {
 		}
 		downTicks = 0
 		err := k.probe()
+		if k.stopCtx.Err() != nil {
+			return // Close cut the probe short: not the server's fault
+		}
 		if err == nil {
 			if !k.healthy.Load() {
 				k.cfg.Log.Info("database answering", "database", k.cfg.Name, "endpoint", k.c.CurrentEndpoint())
@@ -339,7 +348,7 @@ func (k *Conn) run() {
 
 func (k *Conn) probe() error {
 	return guard.Call(k.cfg.Log, k.cfg.Panics, k.cfg.Name+" probe", func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), k.cfg.ProbeTimeout)
+		ctx, cancel := context.WithTimeout(k.stopCtx, k.cfg.ProbeTimeout)
 		defer cancel()
 		return k.c.Echo(ctx)
 	})
