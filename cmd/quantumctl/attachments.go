@@ -2,16 +2,17 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 )
 
 // plugFlags registers the vif-binding flags shared by plug and net-plug.
-func plugFlags(fs *flag.FlagSet) *client.PlugRequest {
+func plugFlags(fs *pflag.FlagSet) *client.PlugRequest {
 	req := &client.PlugRequest{}
 	fs.StringVar(&req.Device, "device", "", "host `device` to attach, e.g. tap1234")
 	fs.StringVar(&req.MAC, "mac", "", "interface `MAC` address")
@@ -38,10 +39,23 @@ func bindingRows(w io.Writer, a *client.Attachment) {
 	row(w, "Host", a.Host)
 }
 
-func setupPlug(fs *flag.FlagSet) runFunc {
+// waitStatuses are the statuses --wait accepts (the wait extension's).
+var waitStatuses = []string{"UP", "DOWN", "PROVISIONING", "FAILED"}
+
+// waitFlags registers --wait STATUS and --wait-timeout, shared by plug and
+// attachment-show. A bare --wait means UP.
+func waitFlags(fs *pflag.FlagSet, timeout time.Duration) (status *string, wait *time.Duration) {
+	status, wait = new(string), new(time.Duration)
+	f := choiceFlag(fs, status, "wait", "", "", waitStatuses,
+		"wait until the attachment is `status` (UP, DOWN, PROVISIONING or FAILED; bare --wait: UP) and print it; exit 1 if it is not, after --wait-timeout (FAILED also ends a wait)")
+	f.NoOptDefVal = "UP"
+	durationFlag(fs, wait, "wait-timeout", timeout, "how long --wait may hold (the agent holds at most 5m)")
+	return status, wait
+}
+
+func setupPlug(fs *pflag.FlagSet) runFunc {
 	req := plugFlags(fs)
-	wait := fs.Bool("wait", false, "after plugging, wait until the attachment is UP and print its status; exit 1 if it is FAILED or not UP in time")
-	timeout := fs.Duration("wait-timeout", 60*time.Second, "how long --wait may hold")
+	status, timeout := waitFlags(fs, 60*time.Second)
 	key := keyFlag(fs)
 	return func(ctx context.Context, s *session, args []string) error {
 		req.ID = args[2]
@@ -49,48 +63,53 @@ func setupPlug(fs *flag.FlagSet) runFunc {
 		if err := s.c.Plug(plugCtx, s.tenant, args[0], args[1], *req); err != nil {
 			return keyedResult(err, k)
 		}
-		if !*wait {
+		if *status == "" {
 			return s.out.done("Plugged %s into port %s on network %s", req.ID, args[1], args[0])
 		}
-		return waitUp(ctx, s, args[0], args[1], req.ID, *timeout)
+		a, err := s.c.WaitAttachment(ctx, s.tenant, args[0], args[1], *status, *timeout)
+		if err != nil {
+			return fmt.Errorf("plugged %s, but waiting for %s failed: %w", req.ID, *status, err)
+		}
+		if a == nil {
+			return fmt.Errorf("plugged %s, but port %s has no attachment any more", req.ID, args[1])
+		}
+		if err := s.out.emit(map[string]any{"attachment": a}, func(w io.Writer) {
+			row(w, "ID", a.ID)
+			row(w, "Port", a.PortID)
+			statusRows(w, a)
+		}); err != nil {
+			return err
+		}
+		return waitOutcome(a, *status, *timeout)
 	}
 }
 
-// waitUp waits (wait extension) for the attachment of a port to be UP,
-// prints it, and fails unless it is UP: FAILED and a timeout are errors.
-func waitUp(ctx context.Context, s *session, netID, portID, ifaceID string, timeout time.Duration) error {
-	a, err := s.c.WaitAttachment(ctx, s.tenant, netID, portID, "UP", timeout)
-	if err != nil {
-		return fmt.Errorf("plugged %s, but waiting for UP failed: %w", ifaceID, err)
-	}
-	if a == nil {
-		return fmt.Errorf("plugged %s, but port %s has no attachment any more", ifaceID, portID)
-	}
-	err = s.out.emit(map[string]any{"attachment": a}, func(w io.Writer) {
-		row(w, "ID", a.ID)
-		row(w, "Port", a.PortID)
-		statusRows(w, a)
-	})
+// waitOutcome fails a wait that ended without the wanted status: FAILED
+// (which ends every wait) or the timeout. The attachment is printed first,
+// so the caller sees where it stands.
+func waitOutcome(a *client.Attachment, want string, timeout time.Duration) error {
 	switch {
-	case err != nil:
-		return err
+	case a.Status == want:
+		return nil
 	case a.Status == "FAILED":
 		return fmt.Errorf("attachment %s is FAILED: %s", a.ID, a.Reason)
-	case a.Status != "UP":
-		return fmt.Errorf("attachment %s is %s, not UP, after %s", a.ID, a.Status, timeout)
 	}
-	return nil
+	return fmt.Errorf("attachment %s is %s, not %s, after %s", a.ID, a.Status, want, timeout)
 }
 
-func setupNetPlug(fs *flag.FlagSet) runFunc {
+func setupNetPlug(fs *pflag.FlagSet) runFunc {
 	req := plugFlags(fs)
 	key := keyFlag(fs)
+	quiet := quietFlag(fs, "port")
 	return func(ctx context.Context, s *session, args []string) error {
 		req.ID = args[1]
 		ctx, k := withKey(ctx, *key)
 		port, err := s.c.PlugIntoNetwork(ctx, s.tenant, args[0], *req)
 		if err != nil {
 			return keyedResult(err, k)
+		}
+		if *quiet {
+			return s.out.id(port)
 		}
 		if s.out.json {
 			p := client.Port{ID: port, Attachment: &client.Attachment{ID: req.ID}}
@@ -100,7 +119,7 @@ func setupNetPlug(fs *flag.FlagSet) runFunc {
 	}
 }
 
-func setupUnplug(*flag.FlagSet) runFunc {
+func setupUnplug(*pflag.FlagSet) runFunc {
 	return func(ctx context.Context, s *session, args []string) error {
 		if err := s.c.Unplug(ctx, s.tenant, args[0], args[1]); err != nil {
 			return err
@@ -109,14 +128,13 @@ func setupUnplug(*flag.FlagSet) runFunc {
 	}
 }
 
-func setupAttachmentShow(fs *flag.FlagSet) runFunc {
-	wait := fs.String("wait", "", "hold until the attachment is `status` (UP; FAILED also ends the wait)")
-	timeout := fs.Duration("wait-timeout", 30*time.Second, "how long --wait may hold")
+func setupAttachmentShow(fs *pflag.FlagSet) runFunc {
+	status, timeout := waitFlags(fs, 30*time.Second)
 	return func(ctx context.Context, s *session, args []string) error {
 		var a *client.Attachment
 		var err error
-		if *wait != "" {
-			a, err = s.c.WaitAttachment(ctx, s.tenant, args[0], args[1], *wait, *timeout)
+		if *status != "" {
+			a, err = s.c.WaitAttachment(ctx, s.tenant, args[0], args[1], *status, *timeout)
 		} else {
 			a, err = s.c.GetAttachment(ctx, s.tenant, args[0], args[1])
 		}
@@ -125,20 +143,29 @@ func setupAttachmentShow(fs *flag.FlagSet) runFunc {
 		}
 		if a == nil {
 			if s.out.json {
-				return s.out.emit(map[string]any{"attachment": struct{}{}}, nil)
+				err = s.out.emit(map[string]any{"attachment": struct{}{}}, nil)
+			} else {
+				err = s.out.done("Port %s on network %s has no attachment", args[1], args[0])
 			}
-			return s.out.done("Port %s on network %s has no attachment", args[1], args[0])
+			if err == nil && *status != "" {
+				err = fmt.Errorf("port %s has no attachment to be %s", args[1], *status)
+			}
+			return err
 		}
-		return s.out.emit(map[string]any{"attachment": a}, func(w io.Writer) {
+		err = s.out.emit(map[string]any{"attachment": a}, func(w io.Writer) {
 			row(w, "ID", a.ID)
 			row(w, "Port", a.PortID)
 			statusRows(w, a)
 			bindingRows(w, a)
 		})
+		if err == nil && *status != "" {
+			err = waitOutcome(a, *status, *timeout)
+		}
+		return err
 	}
 }
 
-func setupAttList(*flag.FlagSet) runFunc {
+func setupAttList(*pflag.FlagSet) runFunc {
 	return func(ctx context.Context, s *session, args []string) error {
 		atts, err := s.c.ListAttachments(ctx, s.tenant, args[0])
 		if err != nil {

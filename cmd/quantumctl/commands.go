@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
-	"io"
 	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // runFunc runs a command with its positional arguments, already counted.
@@ -18,7 +18,28 @@ type command struct {
 	args    string // positional arguments, for usage
 	nargs   int
 	summary string
-	setup   func(fs *flag.FlagSet) runFunc
+	setup   func(fs *pflag.FlagSet) runFunc
+}
+
+// Command groups, in the order of the man page.
+const (
+	groupNetworks    = "Networks"
+	groupPorts       = "Ports"
+	groupAttachments = "Attachments"
+	groupAgent       = "The agent"
+)
+
+// commandGroup is the man page section of a command.
+func commandGroup(name string) string {
+	switch {
+	case strings.HasPrefix(name, "net-") && name != "net-plug":
+		return groupNetworks
+	case strings.HasPrefix(name, "port-"):
+		return groupPorts
+	case name == "plug", name == "unplug", name == "net-plug", strings.HasPrefix(name, "att"):
+		return groupAttachments
+	}
+	return groupAgent
 }
 
 // commands is built on each call so there is no package-level table to
@@ -26,98 +47,134 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"net-list", "", 0, "List the tenant's networks", setupNetList},
-		{"net-create", "NAME", 1, "Create a network", setupNetCreate},
+		{"net-create", "NAME", 1, "Create a network and print its id (-q: the id alone)", setupNetCreate},
 		{"net-show", "NET", 1, "Show a network and its ports", setupNetShow},
 		{"net-update", "NET NAME", 2, "Rename a network", setupNetUpdate},
 		{"net-delete", "NET", 1, "Delete a network (and its unattached ports)", setupNetDelete},
 		{"port-list", "NET", 1, "List a network's ports", setupPortList},
-		{"port-create", "NET", 1, "Create a port", setupPortCreate},
+		{"port-create", "NET", 1, "Create a port and print its id (-q: the id alone)", setupPortCreate},
 		{"port-show", "NET PORT", 2, "Show a port and its attachment", setupPortShow},
 		{"port-update", "NET PORT STATE", 3, "Set a port's admin state (ACTIVE or DOWN)", setupPortUpdate},
 		{"port-delete", "NET PORT", 2, "Delete a port", setupPortDelete},
-		{"plug", "NET PORT IFACE_ID", 3, "Plug an interface into a port", setupPlug},
+		{"plug", "NET PORT IFACE_ID", 3, "Plug an interface into a port; with --wait, wait for its status (exit 1 if it is not reached)", setupPlug},
 		{"unplug", "NET PORT", 2, "Unplug whatever is plugged into a port", setupUnplug},
-		{"attachment-show", "NET PORT", 2, "Show what is plugged into a port", setupAttachmentShow},
+		{"attachment-show", "NET PORT", 2, "Show what is plugged into a port; with --wait, wait for its status (exit 1 if it is not reached)", setupAttachmentShow},
 		{"att-list", "NET", 1, "List a network's attachments (attachments extension)", setupAttList},
-		{"net-plug", "NET IFACE_ID", 2, "Plug an interface into a free or new port (attachments extension)", setupNetPlug},
+		{"net-plug", "NET IFACE_ID", 2, "Plug an interface into a free or new port and print the port (attachments extension)", setupNetPlug},
 		{"ext-list", "", 0, "List the extensions the agent offers", setupExtList},
 		{"version-list", "", 0, "List the API versions the agent serves", setupVersionList},
 		{"status", "", 0, "Show the agent's version, readiness, database connections and counts (exit 1 if not ready)", setupStatus},
-		{"completion", "SHELL", 1, "Print a shell completion script (bash): quantumctl completion bash > /etc/bash_completion.d/quantumctl", setupCompletion},
+		{"completion", "SHELL", 1, "Print a shell completion script (bash, zsh or fish): quantumctl completion bash > /etc/bash_completion.d/quantumctl", setupCompletion},
 	}
 }
 
-func findCommand(name string) (command, bool) {
-	for _, c := range commands() {
-		if c.name == name {
-			return c, true
+// rootCommand builds the command tree of one invocation: the global flags
+// on the root, a cobra command per entry of commands(), and help.
+func (a *app) rootCommand(g *globals, inv *invocation) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "quantumctl",
+		Short:         "command-line client of quantum-agent",
+		SilenceErrors: true, // we print errors, once, with the exit code's meaning
+		SilenceUsage:  true,
+		// Did-you-mean: one or two letters off, or a prefix.
+		SuggestionsMinimumDistance: 2,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			return unknownCommand(c, args[0])
+		},
+		RunE:              func(*cobra.Command, []string) error { return errNoCommand },
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	g.register(root.PersistentFlags())
+	root.PersistentFlags().SortFlags = false
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErrorf("%s", err) })
+	root.SetHelpFunc(func(c *cobra.Command, _ []string) {
+		if c == root {
+			a.usage(a.stdout, root)
+		} else {
+			a.commandUsage(a.stdout, c)
 		}
-	}
-	return command{}, false
-}
-
-// usage prints the overview: global flags and the command list.
-func (a *app) usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: quantumctl [global flags] COMMAND [arguments] [flags]")
-	fmt.Fprintln(w, "\nCommands:")
+	})
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-34s %s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
+		root.AddCommand(a.cobraCommand(c, g, inv))
 	}
-	fmt.Fprintf(w, "  %-34s %s\n", "help [COMMAND]", "Show this text, or a command's flags")
-	fmt.Fprintln(w, "\nGlobal flags (also accepted after the command):")
-	g := a.defaults()
-	fs := flag.NewFlagSet("quantumctl", flag.ContinueOnError)
-	g.register(fs)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fmt.Fprintln(w, "\nExit status: 0 success, 1 the agent reported a fault or could not be reached, 2 usage error.")
+	root.SetHelpCommand(a.helpCommand(root))
+	addCompletions(root)
+	return root
 }
 
-// commandUsage prints one command's arguments and own flags; the global
-// flags are left to the overview so they are not repeated everywhere.
-func (a *app) commandUsage(w io.Writer, c command) {
-	fmt.Fprintf(w, "usage: quantumctl %s [flags]\n\n%s.\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
-	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	c.setup(fs)
-	fs.SetOutput(w)
-	hasFlags := false
-	fs.VisitAll(func(*flag.Flag) { hasFlags = true })
-	if hasFlags {
-		fmt.Fprintln(w, "\nFlags:")
-		fs.PrintDefaults()
+// cobraCommand wraps one command of the table.
+func (a *app) cobraCommand(c command, g *globals, inv *invocation) *cobra.Command {
+	cc := &cobra.Command{
+		Use:   strings.TrimSpace(c.name + " " + c.args),
+		Short: c.summary,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != c.nargs {
+				return arityError(c, len(args))
+			}
+			return nil
+		},
 	}
-	fmt.Fprintln(w, "\nGlobal flags (--socket, --tenant, -o, --api, --timeout) are accepted too; see 'quantumctl help'.")
-}
-
-// help serves "quantumctl help [COMMAND]".
-func (a *app) help(args []string) int {
-	switch len(args) {
-	case 0:
-		a.usage(a.stdout)
-		return exitOK
-	case 1:
-		c, ok := findCommand(args[0])
-		if !ok {
-			return a.usageFail(usageErrorf("unknown command %q", args[0]), "")
+	cc.Flags().SortFlags = false
+	runCmd := c.setup(cc.Flags())
+	cc.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := g.validate(); err != nil {
+			return err
 		}
-		a.commandUsage(a.stdout, c)
-		return exitOK
+		inv.ran = true
+		if c.name == "completion" {
+			return writeCompletion(cmd.Root(), a.stdout, args[0])
+		}
+		return runCmd(cmd.Context(), a.session(g), args)
 	}
-	return a.usageFail(usageErrorf("help takes at most one command"), "")
+	return cc
 }
 
-// filterFlag collects repeated --filter key=value into list filters.
-type filterFlag map[string]string
-
-func (f filterFlag) String() string { return "" }
-
-func (f filterFlag) Set(v string) error {
-	k, val, ok := strings.Cut(v, "=")
-	if !ok || k == "" {
-		return fmt.Errorf("want key=value, got %q", v)
+// helpCommand serves "quantumctl help [COMMAND]", "help help" included.
+func (a *app) helpCommand(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [COMMAND]",
+		Short: "Show the overview, or a command's flags",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageErrorf("help takes at most one command, got %d", len(args))
+			}
+			return nil
+		},
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			var names []string
+			for _, c := range root.Commands() {
+				if c.IsAvailableCommand() || c.Name() == "help" {
+					names = append(names, c.Name())
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				a.usage(a.stdout, root)
+				return nil
+			}
+			target, rest, err := root.Find(args)
+			if err != nil || target == root || len(rest) > 0 {
+				return unknownCommand(root, args[0])
+			}
+			a.commandUsage(a.stdout, target)
+			return nil
+		},
 	}
-	f[k] = val
-	return nil
+}
+
+// unknownCommand names the mistyped command and what it may have meant.
+func unknownCommand(root *cobra.Command, name string) error {
+	if s := root.SuggestionsFor(name); len(s) > 0 {
+		return usageErrorf("unknown command %q: did you mean %s?", name, orList(s))
+	}
+	return usageErrorf("unknown command %q", name)
 }
 
 // portState accepts a state in any case, as the agent does, and refuses

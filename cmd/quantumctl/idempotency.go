@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+
+	"github.com/spf13/pflag"
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 )
@@ -15,7 +16,7 @@ import (
 // re-run with.
 
 // keyFlag registers --idempotency-key on a create or plug command.
-func keyFlag(fs *flag.FlagSet) *string {
+func keyFlag(fs *pflag.FlagSet) *string {
 	return fs.String("idempotency-key", "",
 		"`key` identifying this operation: re-running the command with the same key returns the first run's outcome instead of doing it twice (default: a fresh key per run)")
 }

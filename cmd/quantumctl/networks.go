@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
-	"flag"
 	"io"
+
+	"github.com/spf13/pflag"
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 )
 
-func setupNetList(fs *flag.FlagSet) runFunc {
+func setupNetList(fs *pflag.FlagSet) runFunc {
 	filters := filterFlag{}
 	fs.Var(filters, "filter", "list filter `key=value` (repeatable): name, op-status, port-state, has-attachment, attachment, port")
 	return func(ctx context.Context, s *session, _ []string) error {
@@ -28,21 +29,22 @@ func setupNetList(fs *flag.FlagSet) runFunc {
 	}
 }
 
-func setupNetCreate(fs *flag.FlagSet) runFunc {
+func setupNetCreate(fs *pflag.FlagSet) runFunc {
 	var req client.NetworkRequest
 	fs.StringVar(&req.NetworkType, "type", "", "provider network `type`: vlan, flat, vxlan or local")
 	fs.StringVar(&req.PhysicalNetwork, "physical-network", "", "provider physical `network`")
-	fs.IntVar(&req.SegmentationID, "segmentation-id", 0, "VLAN `id` or VNI (default: the agent allocates)")
+	fs.Var((*countValue)(&req.SegmentationID), "segmentation-id", "VLAN `id` or VNI (default: the agent allocates)")
 	key := keyFlag(fs)
+	quiet := quietFlag(fs, "network")
 	return func(ctx context.Context, s *session, args []string) error {
-		if req.SegmentationID < 0 {
-			return usageErrorf("--segmentation-id must be positive")
-		}
 		req.Name = args[0]
 		ctx, k := withKey(ctx, *key)
 		id, err := s.c.CreateNetwork(ctx, s.tenant, req)
 		if err != nil {
 			return keyedResult(err, k)
+		}
+		if *quiet {
+			return s.out.id(id)
 		}
 		if s.out.json {
 			return s.out.emit(map[string]any{"network": client.Network{ID: id}}, nil)
@@ -51,7 +53,7 @@ func setupNetCreate(fs *flag.FlagSet) runFunc {
 	}
 }
 
-func setupNetShow(*flag.FlagSet) runFunc {
+func setupNetShow(*pflag.FlagSet) runFunc {
 	return func(ctx context.Context, s *session, args []string) error {
 		n, err := s.c.GetNetwork(ctx, s.tenant, args[0])
 		if err != nil {
@@ -73,7 +75,7 @@ func setupNetShow(*flag.FlagSet) runFunc {
 	}
 }
 
-func setupNetUpdate(*flag.FlagSet) runFunc {
+func setupNetUpdate(*pflag.FlagSet) runFunc {
 	return func(ctx context.Context, s *session, args []string) error {
 		if err := s.c.UpdateNetwork(ctx, s.tenant, args[0], args[1]); err != nil {
 			return err
@@ -82,7 +84,7 @@ func setupNetUpdate(*flag.FlagSet) runFunc {
 	}
 }
 
-func setupNetDelete(*flag.FlagSet) runFunc {
+func setupNetDelete(*pflag.FlagSet) runFunc {
 	return func(ctx context.Context, s *session, args []string) error {
 		if err := s.c.DeleteNetwork(ctx, s.tenant, args[0]); err != nil {
 			return err
@@ -91,7 +93,7 @@ func setupNetDelete(*flag.FlagSet) runFunc {
 	}
 }
 
-func setupExtList(*flag.FlagSet) runFunc {
+func setupExtList(*pflag.FlagSet) runFunc {
 	return func(ctx context.Context, s *session, _ []string) error {
 		exts, err := s.c.Extensions(ctx)
 		if err != nil {
@@ -109,7 +111,7 @@ func setupExtList(*flag.FlagSet) runFunc {
 	}
 }
 
-func setupVersionList(*flag.FlagSet) runFunc {
+func setupVersionList(*pflag.FlagSet) runFunc {
 	return func(ctx context.Context, s *session, _ []string) error {
 		vs, err := s.c.Versions(ctx)
 		if err != nil {

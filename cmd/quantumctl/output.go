@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/pflag"
+
 	"github.com/quantum-agent/quantum-agent/api/client"
 )
 
@@ -45,6 +47,18 @@ func (o output) done(format string, args ...any) error {
 	}
 	_, err := fmt.Fprintf(o.w, format+"\n", args...)
 	return err
+}
+
+// id prints a created object's id alone on a line (-q), whatever -o says:
+// NET=$(quantumctl net-create -q net1).
+func (o output) id(id string) error {
+	_, err := fmt.Fprintln(o.w, id)
+	return err
+}
+
+// quietFlag registers -q on a command that creates what.
+func quietFlag(fs *pflag.FlagSet, what string) *bool {
+	return fs.BoolP("quiet", "q", false, "print only the new "+what+"'s id, for scripts")
 }
 
 // row writes one tab-separated table row; empty cells show as "-" so columns

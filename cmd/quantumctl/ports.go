@@ -2,8 +2,9 @@ package main
 
 import (
 	"context"
-	"flag"
 	"io"
+
+	"github.com/spf13/pflag"
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 )
@@ -16,7 +17,7 @@ func portTable(w io.Writer, ports []client.Port) {
 	}
 }
 
-func setupPortList(fs *flag.FlagSet) runFunc {
+func setupPortList(fs *pflag.FlagSet) runFunc {
 	filters := filterFlag{}
 	fs.Var(filters, "filter", "list filter `key=value` (repeatable): state, op-status, has-attachment, attachment")
 	return func(ctx context.Context, s *session, args []string) error {
@@ -33,21 +34,22 @@ func setupPortList(fs *flag.FlagSet) runFunc {
 	}
 }
 
-func setupPortCreate(fs *flag.FlagSet) runFunc {
-	state := fs.String("state", "", "admin `state`: ACTIVE or DOWN (default: the agent's, DOWN)")
+// portStates are a port's admin states.
+var portStates = []string{"ACTIVE", "DOWN"}
+
+func setupPortCreate(fs *pflag.FlagSet) runFunc {
+	var state string
+	choiceFlag(fs, &state, "state", "", "", portStates, "admin `state`: ACTIVE or DOWN (default: the agent's, DOWN)")
 	key := keyFlag(fs)
+	quiet := quietFlag(fs, "port")
 	return func(ctx context.Context, s *session, args []string) error {
-		st := ""
-		if *state != "" {
-			var err error
-			if st, err = portState(*state); err != nil {
-				return err
-			}
-		}
 		ctx, k := withKey(ctx, *key)
-		id, err := s.c.CreatePort(ctx, s.tenant, args[0], st)
+		id, err := s.c.CreatePort(ctx, s.tenant, args[0], state)
 		if err != nil {
 			return keyedResult(err, k)
+		}
+		if *quiet {
+			return s.out.id(id)
 		}
 		if s.out.json {
 			return s.out.emit(map[string]any{"port": client.Port{ID: id}}, nil)
@@ -56,7 +58,7 @@ func setupPortCreate(fs *flag.FlagSet) runFunc {
 	}
 }
 
-func setupPortShow(*flag.FlagSet) runFunc {
+func setupPortShow(*pflag.FlagSet) runFunc {
 	return func(ctx context.Context, s *session, args []string) error {
 		p, err := s.c.GetPort(ctx, s.tenant, args[0], args[1])
 		if err != nil {
@@ -75,7 +77,7 @@ func setupPortShow(*flag.FlagSet) runFunc {
 	}
 }
 
-func setupPortUpdate(*flag.FlagSet) runFunc {
+func setupPortUpdate(*pflag.FlagSet) runFunc {
 	return func(ctx context.Context, s *session, args []string) error {
 		st, err := portState(args[2])
 		if err != nil {
@@ -88,7 +90,7 @@ func setupPortUpdate(*flag.FlagSet) runFunc {
 	}
 }
 
-func setupPortDelete(*flag.FlagSet) runFunc {
+func setupPortDelete(*pflag.FlagSet) runFunc {
 	return func(ctx context.Context, s *session, args []string) error {
 		if err := s.c.DeletePort(ctx, s.tenant, args[0], args[1]); err != nil {
 			return err

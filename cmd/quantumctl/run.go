@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 )
@@ -29,24 +31,23 @@ type globals struct {
 	timeout time.Duration
 }
 
-// register binds the global flags to fs. Called on the top-level flag set
-// and again on each command's, with the values parsed so far as defaults,
-// so "quantumctl -o json net-list" and "quantumctl net-list -o json" agree.
-func (g *globals) register(fs *flag.FlagSet) {
+// Output formats and API versions -o and --api accept.
+var (
+	outputFormats = []string{"table", "json"}
+	apiVersions   = []string{string(client.V10), string(client.V11)}
+)
+
+// register binds the global flags to fs, with the values in g (from the
+// environment) as defaults.
+func (g *globals) register(fs *pflag.FlagSet) {
 	fs.StringVar(&g.socket, "socket", g.socket, "agent socket `path` (env QUANTUM_SOCKET)")
 	fs.StringVar(&g.tenant, "tenant", g.tenant, "tenant `id` (env QUANTUM_TENANT)")
-	fs.StringVar(&g.output, "o", g.output, "output `format`: table or json")
-	fs.StringVar(&g.api, "api", g.api, "API `version`: v1.0 or v1.1")
-	fs.DurationVar(&g.timeout, "timeout", g.timeout, "per-request `timeout` (each retry of a request after 503 gets its own)")
+	choiceFlag(fs, &g.output, "output", "o", g.output, outputFormats, "output `format`: table or json")
+	choiceFlag(fs, &g.api, "api", "", g.api, apiVersions, "API `version`: v1.0 or v1.1")
+	durationFlag(fs, &g.timeout, "timeout", g.timeout, "`duration` a request may take (each retry after a 503 gets its own)")
 }
 
 func (g *globals) validate() error {
-	if g.output != "table" && g.output != "json" {
-		return usageErrorf("-o must be table or json, not %q", g.output)
-	}
-	if g.api != string(client.V10) && g.api != string(client.V11) {
-		return usageErrorf("--api must be v1.0 or v1.1, not %q", g.api)
-	}
 	if g.tenant == "" {
 		return usageErrorf("--tenant must not be empty")
 	}
@@ -62,6 +63,10 @@ func (e *usageError) Error() string { return e.msg }
 func usageErrorf(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
+
+// errNoCommand is a bare "quantumctl": the overview goes to stderr, with no
+// error line of its own.
+var errNoCommand = errors.New("no command")
 
 // app is one invocation's environment; run builds it from the process's, and
 // tests may build their own.
@@ -95,63 +100,43 @@ func (a *app) defaults() globals {
 	return g
 }
 
-func (a *app) run(ctx context.Context, args []string) int {
-	g := a.defaults()
-	top := flag.NewFlagSet("quantumctl", flag.ContinueOnError)
-	top.SetOutput(io.Discard) // we print our own usage, once
-	g.register(top)
-	if err := top.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			a.usage(a.stdout)
-			return exitOK
-		}
-		return a.usageFail(err, "")
-	}
-	rest := top.Args()
-	if len(rest) == 0 {
-		a.usage(a.stderr)
-		return exitUsage
-	}
-	name, rest := rest[0], rest[1:]
-	if name == "help" {
-		return a.help(rest)
-	}
-	cmd, ok := findCommand(name)
-	if !ok {
-		return a.usageFail(usageErrorf("unknown command %q", name), "")
-	}
-	return a.runCommand(ctx, &g, cmd, rest)
+// invocation is what one run learns while cobra executes: whether a
+// command's own code ran (an error before that is a usage error, whatever
+// part of cobra or pflag reported it).
+type invocation struct {
+	ran bool
 }
 
-func (a *app) runCommand(ctx context.Context, g *globals, cmd command, args []string) int {
-	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	g.register(fs)
-	runCmd := cmd.setup(fs)
-	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		a.commandUsage(a.stdout, cmd)
+func (a *app) run(ctx context.Context, args []string) int {
+	g := a.defaults()
+	var inv invocation
+	root := a.rootCommand(&g, &inv)
+	root.SetArgs(longFlagsWithTwoDashes(root, waitValuesJoined(args)))
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
 		return exitOK
 	}
-	if err == nil && len(pos) != cmd.nargs {
-		err = arityError(cmd, len(pos))
+	var ue *usageError
+	switch {
+	case errors.Is(err, errNoCommand):
+		a.usage(a.stderr, root)
+		return exitUsage
+	case errors.As(err, &ue), !inv.ran:
+		return a.usageFail(err, cmd)
 	}
-	if err == nil {
-		err = g.validate()
+	fmt.Fprintf(a.stderr, "quantumctl: %s\n", describe(err, &g))
+	return exitFault
+}
+
+// usageFail reports a command-line mistake with a pointer to the right usage.
+func (a *app) usageFail(err error, cmd *cobra.Command) int {
+	fmt.Fprintf(a.stderr, "quantumctl: %v\n", err)
+	if cmd == nil || !cmd.HasParent() || cmd.Name() == "help" {
+		fmt.Fprintln(a.stderr, "Run 'quantumctl help' for usage.")
+	} else {
+		fmt.Fprintf(a.stderr, "Run 'quantumctl help %s' for usage.\n", cmd.Name())
 	}
-	if err != nil {
-		return a.usageFail(err, cmd.name)
-	}
-	s := a.session(g)
-	if err := runCmd(ctx, s, pos); err != nil {
-		var ue *usageError
-		if errors.As(err, &ue) {
-			return a.usageFail(err, cmd.name)
-		}
-		fmt.Fprintf(a.stderr, "quantumctl: %s\n", describe(err, g))
-		return exitFault
-	}
-	return exitOK
+	return exitUsage
 }
 
 func (a *app) session(g *globals) *session {
@@ -174,37 +159,50 @@ func arityError(cmd command, got int) error {
 	return usageErrorf("%s wants %s, got %d argument(s)", cmd.name, cmd.args, got)
 }
 
-// usageFail reports a command-line mistake with a pointer to the right usage.
-func (a *app) usageFail(err error, cmd string) int {
-	fmt.Fprintf(a.stderr, "quantumctl: %v\n", err)
-	if cmd == "" {
-		fmt.Fprintln(a.stderr, "Run 'quantumctl help' for usage.")
-	} else {
-		fmt.Fprintf(a.stderr, "Run 'quantumctl help %s' for usage.\n", cmd)
+// waitValuesJoined turns "--wait UP" into "--wait=UP". --wait takes a status
+// and, bare, means UP (what plug's boolean --wait meant): pflag can have a
+// flag whose value is optional only in the "--wait=UP" spelling, so the
+// spaced one is joined here. A bare --wait is one at the end or before
+// another flag. Nothing after "--" is touched.
+func waitValuesJoined(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--" {
+			return append(out, args[i:]...)
+		}
+		if args[i] == "--wait" && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			out = append(out, "--wait="+args[i+1])
+			i++
+			continue
+		}
+		out = append(out, args[i])
 	}
-	return exitUsage
+	return out
 }
 
-// parseInterspersed lets flags follow positional arguments
-// ("net-create NAME --type vlan"), which the flag package alone stops at.
-// Everything after "--" is positional.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		consumed := len(args) - len(rest)
-		if consumed > 0 && args[consumed-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
+// longFlagsWithTwoDashes keeps "-socket PATH" working, as the flag package
+// of earlier quantumctl versions read it: a single-dash word that is the
+// long name of a flag of some command gets its second dash. Nothing after
+// "--" is touched.
+func longFlagsWithTwoDashes(root *cobra.Command, args []string) []string {
+	long := map[string]bool{}
+	collect := func(f *pflag.Flag) { long[f.Name] = true }
+	root.PersistentFlags().VisitAll(collect)
+	for _, c := range root.Commands() {
+		c.Flags().VisitAll(collect)
 	}
+	out := make([]string, 0, len(args))
+	for i, arg := range args {
+		if arg == "--" {
+			return append(out, args[i:]...)
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(arg, "-"), "=")
+		if len(name) > 1 && strings.HasPrefix(arg, "-") && !strings.HasPrefix(arg, "--") && long[name] {
+			arg = "-" + arg
+		}
+		out = append(out, arg)
+	}
+	return out
 }
 
 // describe turns an error into a sentence for a person. Not-found faults
@@ -214,6 +212,10 @@ func describe(err error, g *globals) string {
 	var uo *unknownOutcome
 	if errors.As(err, &uo) {
 		return describe(uo.err, g) + "; " + uo.hint()
+	}
+	var ue *client.UnreachableError
+	if errors.As(err, &ue) && errors.Is(ue, os.ErrPermission) {
+		return permissionDenied(ue.Target)
 	}
 	var f *client.Fault
 	if !errors.As(err, &f) {

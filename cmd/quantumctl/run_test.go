@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"os/user"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/quantum-agent/quantum-agent/api/client"
 	"github.com/quantum-agent/quantum-agent/internal/testfake"
 )
 
@@ -291,18 +295,27 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{"no command", nil, "usage: quantumctl"},
 		{"unknown command", []string{"net-frob"}, `unknown command "net-frob"`},
-		{"unknown global flag", []string{"--bogus", "net-list"}, "flag provided but not defined: -bogus"},
-		{"unknown command flag", []string{"net-list", "--state", "x"}, "flag provided but not defined: -state"},
+		{"did you mean", []string{"net-lst"}, `unknown command "net-lst": did you mean net-list?`},
+		{"did you mean by prefix", []string{"attach"}, `did you mean attachment-show?`},
+		{"unknown global flag", []string{"--bogus", "net-list"}, "unknown flag: --bogus"},
+		{"unknown command flag", []string{"net-list", "--state", "x"}, "unknown flag: --state"},
 		{"too few args", []string{"net-show"}, "net-show wants NET, got 0 argument(s)"},
 		{"too many args", []string{"net-delete", "a", "b"}, "net-delete wants NET, got 2 argument(s)"},
 		{"args to net-list", []string{"net-list", "x"}, "net-list takes no arguments"},
-		{"bad output", []string{"-o", "yaml", "net-list"}, `-o must be table or json, not "yaml"`},
-		{"bad api", []string{"--api", "v2", "net-list"}, `--api must be v1.0 or v1.1, not "v2"`},
+		{"bad output", []string{"-o", "yaml", "net-list"}, `invalid argument "yaml" for "-o, --output" flag: want table or json`},
+		{"bad api", []string{"--api", "v2", "net-list"}, `invalid argument "v2" for "--api" flag: want v1.0 or v1.1`},
+		{"bad timeout", []string{"net-list", "--timeout", "5"}, `invalid argument "5" for "--timeout" flag: want a duration like 5s`},
+		{"bad wait timeout", []string{"plug", "n", "p", "i", "--wait", "--wait-timeout", "-1s"}, `"-1s" for "--wait-timeout" flag: want a positive duration`},
+		{"bad wait", []string{"attachment-show", "n1", "p1", "--wait", "up-ish"}, `invalid argument "up-ish" for "--wait" flag: want UP, DOWN, PROVISIONING or FAILED`},
+		{"bad wait before a flag", []string{"plug", "--wait", "n1", "p1", "vif"}, `invalid argument "n1" for "--wait" flag`},
+		{"quiet on a list", []string{"net-list", "-q"}, "unknown shorthand flag: 'q' in -q"},
 		{"bad state", []string{"port-update", "n1", "p1", "UP"}, `port state must be ACTIVE or DOWN, not "UP"`},
-		{"bad create state", []string{"port-create", "n1", "--state", "on"}, `port state must be ACTIVE or DOWN`},
-		{"bad filter", []string{"net-list", "--filter", "name"}, "want key=value"},
-		{"bad segmentation id", []string{"net-create", "x", "--segmentation-id", "abc"}, "invalid value"},
+		{"bad create state", []string{"port-create", "n1", "--state", "on"}, `invalid argument "on" for "--state" flag: want ACTIVE or DOWN`},
+		{"bad filter", []string{"net-list", "--filter", "name"}, `invalid argument "name" for "--filter" flag: want key=value`},
+		{"bad segmentation id", []string{"net-create", "x", "--segmentation-id", "abc"}, `invalid argument "abc" for "--segmentation-id" flag: want a whole number like 101`},
 		{"help of unknown", []string{"help", "nope"}, `unknown command "nope"`},
+		{"help of a typo", []string{"help", "plgu"}, `unknown command "plgu": did you mean plug?`},
+		{"help of two", []string{"help", "plug", "unplug"}, `help takes at most one command`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -388,16 +401,82 @@ func TestHelp(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
 		}
 		for _, c := range commands() {
-			if !strings.Contains(out, c.name) {
+			if !strings.Contains(out, "\n  "+c.name) {
 				t.Errorf("%v: help does not list %s", args, c.name)
 			}
 		}
-	}
-	for _, args := range [][]string{{"help", "plug"}, {"plug", "-h"}} {
-		code, out, _ := runCtl(t, nil, args...)
-		if code != 0 || !strings.Contains(out, "usage: quantumctl plug NET PORT IFACE_ID") || !strings.Contains(out, "-vm-id") {
-			t.Errorf("%v: exit %d, out %q", args, code, out)
+		for _, want := range []string{"\n  help [COMMAND]", "--socket path", "-o, --output format", "--timeout duration"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%v: help lacks %q:\n%s", args, want, out)
+			}
 		}
+	}
+	for _, args := range [][]string{{"help", "plug"}, {"plug", "-h"}, {"plug", "--help"}} {
+		code, out, _ := runCtl(t, nil, args...)
+		for _, want := range []string{"usage: quantumctl plug NET PORT IFACE_ID", "--vm-id id", "--wait status", "--wait-timeout duration"} {
+			if code != 0 || !strings.Contains(out, want) {
+				t.Errorf("%v: exit %d, output lacks %q:\n%s", args, code, want, out)
+			}
+		}
+	}
+	code, out, _ := runCtl(t, nil, "help", "help")
+	if code != 0 || !strings.Contains(out, "usage: quantumctl help [COMMAND]") {
+		t.Errorf("help help: exit %d:\n%s", code, out)
+	}
+}
+
+// TestSingleDashLongFlags: "-socket PATH", as the flag package read it,
+// still works; "-o" stays the shorthand it always was.
+func TestSingleDashLongFlags(t *testing.T) {
+	f := testfake.NewAgent(t, map[string]testfake.Reply{"GET /v1.1/tenants/t1/networks/detail": {Status: 200, Body: `{"networks":[]}`}})
+	code, out, errs := runCtl(t, nil, "-socket", f.Socket, "-tenant=t1", "net-list", "-o", "json")
+	if code != 0 || !strings.Contains(out, `"networks": []`) {
+		t.Fatalf("exit %d, out %q, err %q", code, out, errs)
+	}
+}
+
+// TestQuiet: creates print the id alone with -q, for NET=$(quantumctl net-create -q net1).
+func TestQuiet(t *testing.T) {
+	f := testfake.NewAgent(t, map[string]testfake.Reply{
+		"POST " + tbase + "/networks":                {Status: 202, Body: `{"network":{"id":"n1"}}`},
+		"POST " + tbase + "/networks/n1/ports":       {Status: 202, Body: `{"port":{"id":"p1"}}`},
+		"POST " + tbase + "/networks/n1/attachments": {Status: 202, Body: `{"port":{"id":"p2","attachment":{"id":"vif-2"}}}`},
+	})
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"net-create", "-q", "web"}, "n1\n"},
+		{[]string{"net-create", "web", "--quiet", "-o", "json"}, "n1\n"},
+		{[]string{"port-create", "n1", "-q", "--state", "ACTIVE"}, "p1\n"},
+		{[]string{"net-plug", "-q", "n1", "vif-2"}, "p2\n"},
+	} {
+		code, out, errs := runCtl(t, nil, append([]string{"--socket", f.Socket}, c.args...)...)
+		if code != 0 || out != c.want {
+			t.Errorf("%v: exit %d, out %q (want %q), err %q", c.args, code, out, c.want, errs)
+		}
+	}
+}
+
+// TestPermissionDenied: the message names the socket and the group to join.
+func TestPermissionDenied(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "quantum.sock")
+	g := globals{tenant: "default", api: "v1.1"}
+	err := &client.UnreachableError{Target: sock, Err: &os.PathError{Op: "dial", Path: sock, Err: os.ErrPermission}}
+	want := "permission denied on " + sock + ": join the group quantum (usermod -aG quantum USER, then log in again) or run as root"
+	if got := describe(err, &g); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	// A socket that exists is asked for its group.
+	if err := os.WriteFile(sock, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	grp, lerr := user.LookupGroupId("1")
+	if lerr != nil || os.Chown(sock, -1, 1) != nil {
+		t.Skip("cannot give a file to group 1")
+	}
+	if got := describe(err, &g); !strings.Contains(got, "join the group "+grp.Name+" ") {
+		t.Errorf("got %q, want the group %s", got, grp.Name)
 	}
 }
 

@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/quantum-agent/quantum-agent/api/client"
 )
@@ -17,7 +18,7 @@ import (
 // an agent that is not ready, so scripts can wait on it.
 var errNotReady = errors.New("quantum-agent is not ready")
 
-func setupStatus(*flag.FlagSet) runFunc {
+func setupStatus(*pflag.FlagSet) runFunc {
 	return func(ctx context.Context, s *session, _ []string) error {
 		st, err := s.c.Status(ctx)
 		if err != nil {

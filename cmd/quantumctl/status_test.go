@@ -1,9 +1,6 @@
 package main
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -67,68 +64,53 @@ func TestPlugWait(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := testfake.NewAgent(t, map[string]testfake.Reply{"PUT " + att: {Status: 204, Body: ""}, "GET " + att: {Status: 200, Body: c.status}})
-			code, out, errs := runCtl(t, nil, "--socket", f.Socket, "plug", "n1", "p1", "vif-1", "--wait", "--wait-timeout", "2s")
-			if code != c.code || !strings.Contains(out+errs, c.want) {
-				t.Fatalf("exit %d (want %d), out %q, err %q", code, c.code, out, errs)
+			// A bare --wait (plug's old boolean) means --wait UP; so do the
+			// spaced and the = spellings, in any case.
+			for _, wait := range [][]string{{"--wait"}, {"--wait", "UP"}, {"--wait=up"}} {
+				args := append([]string{"--socket", f.Socket, "plug", "n1", "p1", "vif-1"}, wait...)
+				code, out, errs := runCtl(t, nil, append(args, "--wait-timeout", "2s")...)
+				if code != c.code || !strings.Contains(out+errs, c.want) {
+					t.Fatalf("%v: exit %d (want %d), out %q, err %q", wait, code, c.code, out, errs)
+				}
 			}
 			reqs := f.Requests()
-			if len(reqs) != 2 || reqs[1].Query != "timeout=2&wait=UP" {
+			if len(reqs) != 6 || reqs[1].Query != "timeout=2&wait=UP" || reqs[5].Query != "timeout=2&wait=UP" {
 				t.Errorf("requests %+v", reqs)
 			}
 		})
 	}
 }
 
-// TestBashCompletion runs the generated script in bash: it must parse and
-// complete commands, global flags, a command's flags and fixed values.
-func TestBashCompletion(t *testing.T) {
-	code, script, errs := runCtl(t, nil, "completion", "bash")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errs)
-	}
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
-	p := filepath.Join(t.TempDir(), "qc.bash")
-	if err := os.WriteFile(p, []byte(script), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	complete := func(words ...string) string {
-		t.Helper()
-		prog := "source " + p + "\nCOMP_WORDS=(" + strings.Join(quoteAll(words), " ") + ")\n" +
-			"COMP_CWORD=" + itoa(len(words)-1) + "\n_quantumctl\necho \"${COMPREPLY[*]}\"\n"
-		out, err := exec.Command(bash, "-c", prog).CombinedOutput()
-		if err != nil {
-			t.Fatalf("bash: %v\n%s", err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+// TestAttachmentShowWait: the same --wait on attachment-show, which exits 1
+// (after printing the attachment) when the wait ends without the status.
+func TestAttachmentShowWait(t *testing.T) {
+	att := tbase + "/networks/n1/ports/p1/attachment"
 	for _, c := range []struct {
-		words []string
-		want  string
+		name, status string
+		wait         []string
+		code         int
+		query, want  string
 	}{
-		{[]string{"quantumctl", "sta"}, "status"},
-		{[]string{"quantumctl", "--tenant", "t1", "net-c"}, "net-create"},
-		{[]string{"quantumctl", "--t"}, "--tenant --timeout"},
-		{[]string{"quantumctl", "plug", "n", "p", "i", "--w"}, "--wait --wait-timeout"},
-		{[]string{"quantumctl", "port-create", "n", "--state", ""}, "ACTIVE DOWN"},
-		{[]string{"quantumctl", "-o", ""}, "table json"},
-		{[]string{"quantumctl", "completion", ""}, "bash"},
+		{"up", `{"attachment":{"id":"vif-1","status":"UP"}}`, []string{"--wait", "UP"}, 0, "timeout=30&wait=UP", "Status  UP"},
+		{"bare", `{"attachment":{"id":"vif-1","status":"UP"}}`, []string{"--wait"}, 0, "timeout=30&wait=UP", "Status  UP"},
+		{"down", `{"attachment":{"id":"vif-1","status":"DOWN"}}`, []string{"--wait=down", "--wait-timeout", "3s"}, 0, "timeout=3&wait=DOWN", "Status  DOWN"},
+		{"timeout", `{"attachment":{"id":"vif-1","status":"PROVISIONING"}}`, []string{"--wait", "UP", "--wait-timeout", "1s"}, 1, "timeout=1&wait=UP", "is PROVISIONING, not UP, after 1s"},
+		{"failed", `{"attachment":{"id":"vif-1","status":"FAILED","reason":"no tap"}}`, []string{"--wait", "UP"}, 1, "timeout=30&wait=UP", "is FAILED: no tap"},
+		{"none", `{"attachment":{}}`, []string{"--wait", "UP"}, 1, "timeout=30&wait=UP", "has no attachment to be UP"},
 	} {
-		if got := complete(c.words...); got != c.want {
-			t.Errorf("complete %q: %q, want %q", c.words, got, c.want)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			f := testfake.NewAgent(t, map[string]testfake.Reply{"GET " + att: {Status: 200, Body: c.status}})
+			args := append([]string{"--socket", f.Socket, "attachment-show", "n1", "p1"}, c.wait...)
+			code, out, errs := runCtl(t, nil, args...)
+			if code != c.code || !strings.Contains(out+errs, c.want) {
+				t.Fatalf("exit %d (want %d), out %q, err %q", code, c.code, out, errs)
+			}
+			if c.code != 0 && !strings.Contains(out, "vif-1") && c.name != "none" {
+				t.Errorf("the attachment is not printed before the failure: %q", out)
+			}
+			if reqs := f.Requests(); len(reqs) != 1 || reqs[0].Query != c.query {
+				t.Errorf("requests %+v, want one with %s", reqs, c.query)
+			}
+		})
 	}
-	if code, _, _ := runCtl(t, nil, "completion", "fish"); code != exitUsage {
-		t.Errorf("completion fish: exit %d, want %d", code, exitUsage)
-	}
-}
-
-func quoteAll(ws []string) []string {
-	out := make([]string, len(ws))
-	for i, w := range ws {
-		out[i] = "'" + w + "'"
-	}
-	return out
 }
