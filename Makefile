@@ -11,13 +11,13 @@ LDFLAGS   ?= -X main.version=$(VERSION)
 TESTFLAGS ?= -race -count=1 -timeout 20m
 FUZZ_PKGS ?= ./api/...
 FUZZTIME  ?= 10s
-GENERATED ?= agent/qdb ovs/vswitch
+GENERATED ?= agent/qdb ovs/vswitch docs/man/quantumctl.1 packaging/quantumctl.bash-completion packaging/quantumctl.zsh-completion packaging/quantumctl.fish-completion
 
 # The Go toolchain is the one installed (/usr/local/go); never fetch another.
 export GOTOOLCHAIN ?= local
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build test unit vet fuzz bench bench-api bench-ovs bench-linuxbridge lint fmt check-generated generate run clean help deb
+.PHONY: all build test unit vet fuzz bench bench-api bench-ovs bench-linuxbridge lint fmt check-generated generate man run clean help deb
 
 all: build
 
@@ -32,6 +32,7 @@ help:
 	@echo "make bench-ovs        wiring N=100/500/1000 ports: agent vs ovs-vsctl; latency, RSS, restart (root; BENCH_QUICK=1 stops at 500)"
 	@echo "make lint             gofmt check and go vet"
 	@echo "make check-generated  go generate ./... and fail if $(GENERATED) changed"
+	@echo "make man              write quantumctl(1) and its completion scripts from the commands (go generate ./cmd/quantumctl)"
 	@echo "make deb              build dist/quantum-agent_<version>_<arch>.deb (packaging/build-deb.sh)"
 	@echo "make clean            remove $(BIN)/ and dist/"
 
@@ -96,6 +97,12 @@ lint:
 
 generate:
 	$(GO) generate ./...
+
+# quantumctl(1) and the bash/zsh/fish completion scripts, generated from the
+# commands themselves (cmd/quantumctl/generate.go); `go test ./cmd/quantumctl`
+# fails when the committed ones differ.
+man:
+	$(GO) generate ./cmd/quantumctl
 
 # The generated OVSDB models must be what `go generate` makes from the
 # committed schemas: fails on any change or new untracked file there.

@@ -99,18 +99,14 @@ file 0644 packaging/agent.conf etc/quantum-agent/agent.conf
 if [ -f packaging/grafana-dashboard.json ]; then
 	file 0644 packaging/grafana-dashboard.json usr/share/quantum-agent/grafana-dashboard.json
 fi
-# Bash completion: what `quantumctl completion bash` generates from its own command table,
-# when the built quantumctl runs here and has that command; otherwise (a cross build, an
-# older quantumctl) the static script in packaging/.
-comp=$stage/usr/share/bash-completion/completions/quantumctl
+# Shell completions: the scripts `quantumctl completion SHELL` generates (committed, checked
+# by cmd/quantumctl's TestGeneratedFiles); they ask the installed quantumctl for candidates.
 dir usr/share/bash-completion/completions
-if "$stage/usr/bin/quantumctl" completion bash >"$comp.new" 2>/dev/null && [ -s "$comp.new" ]; then
-	mv "$comp.new" "$comp"
-else
-	rm -f "$comp.new"
-	cp packaging/quantumctl.bash-completion "$comp"
-fi
-chmod 0644 "$comp"
+dir usr/share/zsh/vendor-completions
+dir usr/share/fish/vendor_completions.d
+file 0644 packaging/quantumctl.bash-completion usr/share/bash-completion/completions/quantumctl
+file 0644 packaging/quantumctl.zsh-completion usr/share/zsh/vendor-completions/_quantumctl
+file 0644 packaging/quantumctl.fish-completion usr/share/fish/vendor_completions.d/quantumctl.fish
 
 dir usr/share/man/man1
 dir usr/share/man/man8

@@ -241,7 +241,7 @@ func checkConfig(t *testing.T, root string) {
 func agentFlags(t *testing.T, bin string) []string {
 	out, _ := runErr(nil, bin, "-h") // exits 0 or 2 depending on the flag package's mood
 	var flags []string
-	for _, m := range regexp.MustCompile(`(?m)^  -([a-z][a-z0-9-]*)`).FindAllStringSubmatch(out, -1) {
+	for _, m := range regexp.MustCompile(`(?m)^  --?([a-z][a-z0-9-]*)`).FindAllStringSubmatch(out, -1) {
 		flags = append(flags, m[1])
 	}
 	if len(flags) < 10 {
@@ -274,9 +274,14 @@ func checkCompletion(t *testing.T, root string) {
 		t.Fatalf("quantumctl help lists %d commands:\n%s", len(cmds), out)
 	}
 
-	// What bash offers for "quantumctl <TAB>", from the installed script.
+	// What bash offers for "quantumctl <TAB>", from the installed script, which
+	// asks the installed quantumctl; _get_comp_words_by_ref (bash-completion's,
+	// which loads the script) and compopt (real completions only) stand in.
 	script := filepath.Join(root, "usr/share/bash-completion/completions/quantumctl")
-	offered := strings.Fields(run(t, nil, "bash", "-c", `set -e
+	pathEnv := []string{"PATH=" + filepath.Join(root, "usr/bin") + ":" + os.Getenv("PATH")}
+	offered := strings.Fields(run(t, pathEnv, "bash", "-c", `compopt() { :; }
+_get_comp_words_by_ref() { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
+COMP_TYPE=37
 source "$1"
 f=$(complete -p quantumctl | sed -n 's/.*-F \([^ ]*\) .*/\1/p')
 COMP_WORDS=(quantumctl ""); COMP_CWORD=1

@@ -60,6 +60,7 @@ type flagText struct {
 func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("quantum-agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { printUsage(fs.Output(), fs) }
 	var c config
 	var text flagText
 	declareFlags(fs, &c, &text)
@@ -95,26 +96,27 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 // declareFlags declares every setting on fs, into c or, for those parsed
 // later, into text.
 func declareFlags(fs *flag.FlagSet, c *config, text *flagText) {
-	fs.StringVar(&c.Socket, "socket", "/run/quantum/quantum.sock", "Unix socket the API is served on (unused under socket activation)")
-	fs.StringVar(&c.SocketGroup, "socket-group", "", "group that owns the API socket (empty: the agent's own)")
-	fs.UintVar(&c.SocketMode, "socket-mode", 0o660, "file mode of the API socket")
-	fs.StringVar(&c.Datapath, "datapath", "ovs", "datapath: ovs or linuxbridge")
-	fs.StringVar(&text.quantumDB, "quantum-db", "unix:/run/quantum/db.sock", "Quantum DB remotes, comma-separated (several for a Raft cluster)")
-	fs.StringVar(&c.OVSDB, "ovs-db", "unix:/run/openvswitch/db.sock", "Open_vSwitch database remote")
-	fs.StringVar(&c.IntegrationBridge, "integration-bridge", "br-int", "OVS integration bridge")
-	fs.StringVar(&c.OVSDatapathType, "ovs-datapath-type", "system", "datapath type of an integration bridge the agent creates: system or netdev")
-	fs.StringVar(&text.vlanRanges, "network-vlan-ranges", "physnet1:100:199", "VLAN pools, PHYSNET:MIN:MAX[,...] (Neutron's network_vlan_ranges)")
-	fs.StringVar(&text.bridgeMappings, "bridge-mappings", "", "OVS physical bridges, PHYSNET:BRIDGE[,...]")
-	fs.StringVar(&text.ifaceMappings, "interface-mappings", "", "Linux bridge uplinks, PHYSNET:INTERFACE[,...]")
-	fs.StringVar(&text.vxlanLocalIP, "vxlan-local-ip", "", "this host's VXLAN tunnel endpoint, an IPv4 address on the underlay (linuxbridge; empty: no vxlan networks)")
-	fs.StringVar(&c.Host, "host", "", "this hypervisor's name (default: the hostname)")
-	fs.StringVar(&c.MetricsListen, "metrics-listen", "127.0.0.1:9697", "address for /metrics, /healthz, /readyz (empty: off)")
+	fs.StringVar(&c.Socket, "socket", "/run/quantum/quantum.sock", "Unix socket `path` the API is served on (unused under socket activation)")
+	fs.StringVar(&c.SocketGroup, "socket-group", "", "`group` that owns the API socket (empty: the agent's own)")
+	c.SocketMode = 0o660
+	fs.Var((*modeValue)(&c.SocketMode), "socket-mode", "file `mode` of the API socket, in octal")
+	fs.StringVar(&c.Datapath, "datapath", "ovs", "`datapath`: ovs or linuxbridge")
+	fs.StringVar(&text.quantumDB, "quantum-db", "unix:/run/quantum/db.sock", "Quantum DB `remotes`, comma-separated (several for a Raft cluster)")
+	fs.StringVar(&c.OVSDB, "ovs-db", "unix:/run/openvswitch/db.sock", "Open_vSwitch database `remote`")
+	fs.StringVar(&c.IntegrationBridge, "integration-bridge", "br-int", "OVS integration `bridge`")
+	fs.StringVar(&c.OVSDatapathType, "ovs-datapath-type", "system", "datapath `type` of an integration bridge the agent creates: system or netdev")
+	fs.StringVar(&text.vlanRanges, "network-vlan-ranges", "physnet1:100:199", "VLAN pools, `PHYSNET:MIN:MAX[,...]` (Neutron's network_vlan_ranges)")
+	fs.StringVar(&text.bridgeMappings, "bridge-mappings", "", "OVS physical bridges, `PHYSNET:BRIDGE[,...]`")
+	fs.StringVar(&text.ifaceMappings, "interface-mappings", "", "Linux bridge uplinks, `PHYSNET:INTERFACE[,...]`")
+	fs.StringVar(&text.vxlanLocalIP, "vxlan-local-ip", "", "this host's VXLAN tunnel endpoint, an IPv4 `address` on the underlay (linuxbridge; empty: no vxlan networks)")
+	fs.StringVar(&c.Host, "host", "", "this hypervisor's `name` (default: the hostname)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", "127.0.0.1:9697", "`address` for /metrics, /healthz, /readyz (empty: off)")
 	fs.StringVar(&c.ConfigFile, "config", "", "TOML configuration `file` (keys: the flag names with _ for -); flags override it; read again on SIGHUP")
-	fs.StringVar(&text.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.StringVar(&text.libLevel, "libovsdb-log-level", "warn", "log level for the OVSDB client library")
-	fs.DurationVar(&c.Resync, "resync-interval", 30*time.Second, "period of the full reconcile pass")
-	fs.DurationVar(&c.RequestTimeout, "request-timeout", 10*time.Second, "deadline of one API request")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
+	fs.StringVar(&text.logLevel, "log-level", "info", "log `level`: debug, info, warn, error")
+	fs.StringVar(&text.libLevel, "libovsdb-log-level", "warn", "log `level` for the OVSDB client library")
+	durationFlag(fs, &c.Resync, "resync-interval", 30*time.Second, "`duration` between full reconcile passes")
+	durationFlag(fs, &c.RequestTimeout, "request-timeout", 10*time.Second, "`duration` one API request may take")
+	durationFlag(fs, &c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "`duration` SIGTERM waits for requests in flight")
 	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
 }
 
@@ -147,9 +149,6 @@ func (c *config) validate(text flagText, src func(name string) string) error {
 	}
 	if c.IntegrationBridge == "" || len(c.IntegrationBridge) > 15 {
 		check(fmt.Errorf("%s %q: must be 1 to 15 characters", src("integration-bridge"), c.IntegrationBridge))
-	}
-	if c.SocketMode > 0o777 {
-		check(fmt.Errorf("%s %o: not a file mode", src("socket-mode"), c.SocketMode))
 	}
 	if c.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {

@@ -53,7 +53,7 @@ metrics_listen = ""
 	if c.MetricsListen != "" || len(c.VLANRanges) != 2 {
 		t.Errorf("metrics_listen %q, vlan ranges %v", c.MetricsListen, c.VLANRanges)
 	}
-	if c.values["integration_bridge"] != "br-flag" || c.values["socket_mode"] != "416" {
+	if c.values["integration_bridge"] != "br-flag" || c.values["socket_mode"] != "0640" {
 		t.Errorf("values: %v", c.values)
 	}
 }

@@ -103,6 +103,7 @@ func (a *app) rootCommand(g *globals, inv *invocation) *cobra.Command {
 		root.AddCommand(a.cobraCommand(c, g, inv))
 	}
 	root.SetHelpCommand(a.helpCommand(root))
+	root.InitDefaultHelpCmd() // now, not at Execute: the man page lists it too
 	addCompletions(root)
 	return root
 }

@@ -44,6 +44,9 @@ func addCompletions(root *cobra.Command) {
 	root.RegisterFlagCompletionFunc("tenant", cobra.NoFileCompletions)
 	root.RegisterFlagCompletionFunc("timeout", cobra.NoFileCompletions)
 	for _, c := range root.Commands() {
+		if c.Name() == "help" {
+			continue // completes command names itself
+		}
 		c.ValidArgsFunction = cobra.NoFileCompletions
 		fs := c.Flags()
 		for flag, fn := range map[string]cobra.CompletionFunc{
