@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -45,6 +46,10 @@ type config struct {
 	values map[string]string
 }
 
+// singleDashFlag is a flag name as the flag package writes it in errors
+// ("-socket-mode"); the help and the man page write it "--socket-mode".
+var singleDashFlag = regexp.MustCompile(`(^|\s)-([a-z][a-z0-9-]*)`)
+
 // flagText is the text of the flags that are parsed into typed settings
 // once the file is read (validate).
 type flagText struct {
@@ -59,13 +64,16 @@ type flagText struct {
 // the file the value came from.
 func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("quantum-agent", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { printUsage(fs.Output(), fs) }
+	fs.SetOutput(io.Discard) // -h prints the usage below; errors are returned, once
 	var c config
 	var text flagText
 	declareFlags(fs, &c, &text)
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stderr, fs)
+			return nil, err
+		}
+		return nil, fmt.Errorf("%s (quantum-agent -h lists the options)", singleDashFlag.ReplaceAllString(err.Error(), "$1--$2"))
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))

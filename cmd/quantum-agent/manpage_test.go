@@ -78,7 +78,11 @@ func TestSocketModeValues(t *testing.T) {
 		}
 	}
 	_, err := parseConfig([]string{"--host", "h", "--request-timeout", "5"}, &strings.Builder{})
-	if err == nil || !strings.Contains(err.Error(), "want a duration like 30s") {
-		t.Errorf("--request-timeout 5: %v", err)
+	if want := `invalid value "5" for flag --request-timeout: want a duration like 30s`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("--request-timeout 5: %v, want %q", err, want)
+	}
+	_, err = parseConfig([]string{"--bogus"}, &strings.Builder{})
+	if want := "flag provided but not defined: --bogus (quantum-agent -h lists the options)"; err == nil || err.Error() != want {
+		t.Errorf("--bogus: %v, want %q", err, want)
 	}
 }
