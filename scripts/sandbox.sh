@@ -333,11 +333,13 @@ print_usage() {
 	  export QUANTUM_SOCKET=$D/quantum.sock
 	  alias qc='$BIN/quantumctl --socket $D/quantum.sock --tenant demo'
 
-	  qc net-create net1                    # prints the new network's id: NET1=<id>
-	  qc net-create net2                    # NET2=<id>
-	  qc port-create \$NET1 --state ACTIVE   # P1=<id>
-	  qc port-create \$NET1 --state ACTIVE   # P2=<id>
-	  qc port-create \$NET2 --state ACTIVE   # P3=<id>
+	  id() { sed -n 's/.*"id": *"\\([^"]*\\)".*/\\1/p'; }   # the id in -o json's answer
+
+	  NET1=\$(qc -o json net-create net1 | id)
+	  NET2=\$(qc -o json net-create net2 | id)
+	  P1=\$(qc -o json port-create \$NET1 --state ACTIVE | id)
+	  P2=\$(qc -o json port-create \$NET1 --state ACTIVE | id)
+	  P3=\$(qc -o json port-create \$NET2 --state ACTIVE | id)
 	  qc plug \$NET1 \$P1 vif-vm1 --device tapvm1
 	  qc plug \$NET1 \$P2 vif-vm2 --device tapvm2
 	  qc plug \$NET2 \$P3 vif-vm3 --device tapvm3
@@ -351,7 +353,7 @@ print_usage() {
 	  ovs-vsctl --db=unix:$D/ovs-db.sock show
 	  ip netns exec $HV curl -s http://127.0.0.1:9697/metrics | grep ^quantum_agent
 
-	All of the above in one go, with checks:  scripts/sandbox-demo.sh $D/sandbox.env
+	All of the above in one go, with checks:  $ROOT/scripts/sandbox-demo.sh $D/sandbox.env
 	Logs: $D/*.log      Ctrl-C here stops everything and cleans up
 	(so does closing this terminal; after a kill -9: make run-clean).
 	======================================================================================
