@@ -50,7 +50,8 @@ type sandbox struct {
 	out    *os.File // read end of the script's stdout+stderr
 	mu     sync.Mutex
 	output bytes.Buffer
-	done   chan struct{}
+	done   chan struct{} // closed when the script has exited
+	eof    chan struct{} // closed when its output is read to the end
 	err    error
 	pids   map[string]int // what it started, by pidfile name
 }
@@ -89,7 +90,7 @@ func (s *sandbox) start(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	s.done = make(chan struct{})
+	s.done, s.eof = make(chan struct{}), make(chan struct{})
 	go s.copyOutput()
 	go func() { s.err = s.cmd.Wait(); close(s.done) }()
 	t.Cleanup(func() {
@@ -102,6 +103,7 @@ func (s *sandbox) start(t *testing.T) {
 }
 
 func (s *sandbox) copyOutput() {
+	defer close(s.eof)
 	buf := make([]byte, 4096)
 	for {
 		n, err := s.out.Read(buf)
@@ -118,6 +120,18 @@ func (s *sandbox) log() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.output.String()
+}
+
+// logAfterExit is the script's whole output once it has exited (what is
+// still in the pipe included).
+func (s *sandbox) logAfterExit(t *testing.T) string {
+	t.Helper()
+	select {
+	case <-s.eof:
+	case <-time.After(10 * time.Second):
+		t.Error("the script's output pipe is still open 10 s after it exited")
+	}
+	return s.log()
 }
 
 // runDir is the sandbox's temp dir (qsandbox.XXXXXX under its TMPDIR).
@@ -256,7 +270,7 @@ func TestSandboxCleansUpWhateverEndsIt(t *testing.T) {
 			if left := s.leftovers(); len(left) > 0 {
 				t.Errorf("left behind: %s", strings.Join(left, ", "))
 			}
-			if tc.status != 141 && !strings.Contains(s.log(), "[sandbox] cleaned up") {
+			if tc.status != 141 && !strings.Contains(s.logAfterExit(t), "[sandbox] cleaned up") {
 				t.Errorf("sandbox.sh did not say it cleaned up")
 			}
 		})
