@@ -21,7 +21,7 @@ import (
 // format is described in doctest_test.go and, for readers, in docs/api.md.
 func TestDocs(t *testing.T) {
 	testbed.RequireRoot(t)
-	for _, doc := range []string{"README.md"} {
+	for _, doc := range []string{"README.md", "docs/api.md"} {
 		t.Run(doc, func(t *testing.T) { runDoc(t, doc) })
 	}
 }
@@ -117,7 +117,7 @@ func newDocSession(t *testing.T, s *sandbox, root string) *docSession {
 const saveState = `__save() {
 	{
 		for __v in $(compgen -v); do
-			case $__v in BASH*|SHELLOPTS|BASHOPTS|PPID|UID|EUID|GROUPS|FUNCNAME|PIPESTATUS|_|SHLVL|RANDOM|SRANDOM|SECONDS|LINENO|HISTCMD|EPOCH*|DIRSTACK|COMP*|OPTERR|OPTIND|IFS|PWD|OLDPWD|__v) continue ;; esac
+			case $__v in BASH*|SHELLOPTS|BASHOPTS|PPID|UID|EUID|GROUPS|FUNCNAME|PIPESTATUS|_|SHLVL|RANDOM|SRANDOM|SECONDS|LINENO|HISTCMD|EPOCH*|DIRSTACK|COMP*|OPTERR|OPTIND|IFS|PWD|OLDPWD|CURL_HOME|__*) continue ;; esac
 			declare -p "$__v" 2>/dev/null
 		done
 		declare -f | grep -v '^declare -fr'
