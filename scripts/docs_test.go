@@ -21,7 +21,7 @@ import (
 // format is described in doctest_test.go and, for readers, in docs/api.md.
 func TestDocs(t *testing.T) {
 	testbed.RequireRoot(t)
-	for _, doc := range []string{"README.md", "docs/api.md"} {
+	for _, doc := range []string{"README.md", "docs/api.md", "docs/lifecycle.md"} {
 		t.Run(doc, func(t *testing.T) { runDoc(t, doc) })
 	}
 }
@@ -56,7 +56,7 @@ func runDoc(t *testing.T, doc string) {
 		}
 		want, err := canonical(ex.answer.lang, ex.answer.text)
 		if err != nil {
-			t.Errorf("%s: the documented answer: %v", where, err)
+			t.Errorf("%s: the documented answer: %v\nthe command printed:\n%s", where, err, out)
 			continue
 		}
 		got, err := canonical(ex.answer.lang, out)
