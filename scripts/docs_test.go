@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,7 +22,7 @@ import (
 // format is described in doctest_test.go and, for readers, in docs/api.md.
 func TestDocs(t *testing.T) {
 	testbed.RequireRoot(t)
-	for _, doc := range []string{"README.md", "docs/api.md", "docs/lifecycle.md"} {
+	for _, doc := range []string{"README.md", "docs/api.md", "docs/lifecycle.md", "docs/datapaths.md"} {
 		t.Run(doc, func(t *testing.T) { runDoc(t, doc) })
 	}
 }
@@ -41,6 +42,7 @@ func runDoc(t *testing.T, doc string) {
 		t.Fatalf("%s has no example to run", doc)
 	}
 	s := newSandbox(t)
+	s.args = sandboxArgs(string(text))
 	s.start(t)
 	sess := newDocSession(t, s, root)
 	ids := idTable(string(text))
@@ -74,6 +76,17 @@ func runDoc(t *testing.T, doc string) {
 			sess.vars[k] = v
 		}
 	}
+}
+
+var sandboxRE = regexp.MustCompile(`(?m)^<!-- sandbox: (.*) -->$`)
+
+// sandboxArgs reads a document's "<!-- sandbox: FLAGS -->" line: the agent
+// flags its examples need (scripts/sandbox.sh -- FLAGS).
+func sandboxArgs(doc string) []string {
+	if m := sandboxRE.FindStringSubmatch(doc); m != nil {
+		return strings.Fields(m[1])
+	}
+	return nil
 }
 
 // docSession is one bash session over the blocks of a document: each block

@@ -44,8 +44,9 @@ func TestMain(m *testing.M) {
 // sandbox is one scripts/sandbox.sh run with a name of its own and a TMPDIR
 // of its own, so that what it leaves behind can be listed exactly.
 type sandbox struct {
-	name   string // SANDBOX_NAME: the namespaces are name-hv, name-vm1..3
-	tmp    string // its TMPDIR: the run directory is made in here
+	name   string   // SANDBOX_NAME: the namespaces are name-hv, name-vm1..3
+	tmp    string   // its TMPDIR: the run directory is made in here
+	args   []string // flags for the agent (sandbox.sh -- ARGS)
 	cmd    *exec.Cmd
 	out    *os.File // read end of the script's stdout+stderr
 	mu     sync.Mutex
@@ -83,6 +84,9 @@ func (s *sandbox) start(t *testing.T) {
 	}
 	s.out = r
 	s.cmd = exec.Command(scriptPath())
+	if len(s.args) > 0 {
+		s.cmd.Args = append(append(s.cmd.Args, "--"), s.args...)
+	}
 	s.cmd.Env = s.env()
 	s.cmd.Stdout, s.cmd.Stderr = w, w
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
