@@ -19,6 +19,8 @@
 #                one left behind (namespaces, processes, temp dir); `make run-clean`
 # env: SANDBOX_KEEP=1 keeps the temp dir (logs, databases) after exit.
 #      SANDBOX_NAME=qsandbox is the namespace name prefix.
+#      SANDBOX_NO_INSTALL=1 fails instead of installing missing packages (tests
+#      never change the host).
 #      SANDBOX_BIN=DIR runs DIR/quantum-agent as it is, without building
 #      (the tests build the binaries once); default: make build into bin/.
 # Needs root. Only 198.18.0.0/15 addresses are used.
@@ -36,7 +38,7 @@ while [ $# -gt 0 ]; do
 	--no-agent) MODE=no-agent ;;
 	--selftest) MODE=selftest ;;
 	clean) MODE=clean ;;
-	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,26p' "$0"; exit 0 ;;
 	--) shift; EXTRA_AGENT_ARGS=("$@"); break ;;
 	*) echo "sandbox: unknown argument $1 (try --help)" >&2; exit 2 ;;
 	esac
@@ -64,6 +66,7 @@ ensure_packages() {
 	command -v ping >/dev/null || missing+=(iputils-ping)
 	command -v curl >/dev/null || missing+=(curl)
 	[ ${#missing[@]} -eq 0 ] && return
+	[ -z "${SANDBOX_NO_INSTALL:-}" ] || die "missing ${missing[*]} (SANDBOX_NO_INSTALL is set: not installing)"
 	command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get: install them by hand"
 	log "installing ${missing[*]} with apt-get"
 	apt-get update

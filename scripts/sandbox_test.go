@@ -70,7 +70,8 @@ func newSandbox(t *testing.T) *sandbox {
 }
 
 func (s *sandbox) env() []string {
-	return append(os.Environ(), "SANDBOX_NAME="+s.name, "TMPDIR="+s.tmp, "SANDBOX_BIN="+bins)
+	return append(os.Environ(), "SANDBOX_NAME="+s.name, "TMPDIR="+s.tmp, "SANDBOX_BIN="+bins,
+		"SANDBOX_NO_INSTALL=1") // a test never installs packages on the host
 }
 
 // start runs the script in a process group of its own (as a terminal's
