@@ -17,13 +17,14 @@ GENERATED ?= agent/qdb ovs/vswitch docs/man/quantumctl.1 packaging/quantumctl.ba
 export GOTOOLCHAIN ?= local
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build test unit vet fuzz bench bench-api bench-ovs bench-linuxbridge lint fmt check-generated generate man run clean help deb
+.PHONY: all build test unit vet fuzz bench bench-api bench-ovs bench-linuxbridge lint fmt check-generated generate man run run-clean clean help deb
 
 all: build
 
 help:
 	@echo "make build            build bin/quantum-agent and bin/quantumctl"
 	@echo "make run              run the agent on a sandbox hypervisor (netns + userspace OVS; root)"
+	@echo "make run-clean        stop a running sandbox, or remove what a killed one left behind"
 	@echo "make test             gofmt check, go vet, go test -race ./... (integration parts need root), short fuzz runs"
 	@echo "make fuzz             run each Fuzz* target of $(FUZZ_PKGS) for $(FUZZTIME)"
 	@echo "make bench            every benchmark below, in one run (root for the datapath parts)"
@@ -112,8 +113,13 @@ check-generated: generate
 	if [ -n "$$untracked" ]; then echo "check-generated: untracked generated files:"; echo "$$untracked"; exit 1; fi
 	@echo "check-generated: $(GENERATED) up to date"
 
+# The sandbox removes itself however it ends (Ctrl-C, SIGTERM, SIGHUP, SIGPIPE,
+# exit); run-clean removes one that was killed with SIGKILL, or stops a running one.
 run:
 	scripts/sandbox.sh
+
+run-clean:
+	scripts/sandbox.sh clean
 
 # The Debian package: binaries, systemd units, schema, default config, man pages, built
 # with dpkg-deb alone. packaging/packaging_test.go (part of make test) builds it too and

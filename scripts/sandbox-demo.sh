@@ -2,7 +2,9 @@
 # sandbox-demo.sh — drives a running `make run` sandbox through the API with
 # curl (JSON, /v1.1): two networks, three ACTIVE ports, tapvm1+tapvm2 plugged
 # into net1 and tapvm3 into net2, then checks that vm1 reaches vm2 and not vm3.
-# Run it once per sandbox, as root, in another shell:
+# Run it as root, in another shell, as often as you like (before or after the
+# README's Quickstart: it first unplugs vif-vm1..3 wherever they are plugged,
+# so that it can plug them, and the taps, again):
 #   scripts/sandbox-demo.sh /tmp/qsandbox.XXXXXX/sandbox.env
 # Exit status 0 when every check passed. It leaves its networks in place.
 set -euo pipefail
@@ -38,6 +40,20 @@ api() {
 # {"network":{"id":"..."}}.
 first_id() { tr -d '\n' | grep -o '"id" *: *"[^"]*"' | head -n1 | sed 's/.*"\([^"]*\)"$/\1/'; }
 
+# all_ids: every "id" of a JSON body, one a line.
+all_ids() { tr -d '\n' | grep -o '"id" *: *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/' || true; }
+
+# release ATT: unplugs attachment ATT from whichever port holds it (the
+# filters of the list calls find it), so that plugging it again is no 409.
+release() {
+	local net port
+	for net in $(api GET "/networks?attachment=$1" | all_ids); do
+		for port in $(api GET "/networks/$net/ports?attachment=$1" | all_ids); do
+			api DELETE "/networks/$net/ports/$port/attachment" >/dev/null
+		done
+	done
+}
+
 check() {
 	local what=$1
 	shift
@@ -59,6 +75,7 @@ wait_up() {
 	return 1
 }
 
+for att in vif-vm1 vif-vm2 vif-vm3; do release "$att"; done
 NET1=$(api POST /networks '{"network":{"name":"net1"}}' | first_id)
 NET2=$(api POST /networks '{"network":{"name":"net2"}}' | first_id)
 P1=$(api POST "/networks/$NET1/ports" '{"port":{"state":"ACTIVE"}}' | first_id)

@@ -2,22 +2,34 @@
 # sandbox.sh — what `make run` does: runs quantum-agent with a real datapath on a
 # throwaway "hypervisor" network namespace with its own userspace Open vSwitch,
 # three demo "VMs" (namespaces behind veth taps) and its own Quantum DB.
-# Nothing on the host's own interfaces or OVS is touched; Ctrl-C stops every
-# process it started (by PID), deletes the namespaces and the temp dir.
+# Nothing on the host's own interfaces or OVS is touched. Whatever ends it —
+# Ctrl-C, SIGTERM, its terminal closing (SIGHUP), a reader of its output going
+# away (SIGPIPE, e.g. `make run | tee log` and tee killed), or a normal exit —
+# it stops every process it started (by PID), deletes the namespaces and the
+# temp dir. If a sandbox of the same name exists already it refuses to start
+# and prints the command that removes it (`scripts/sandbox.sh clean`).
 #
 # usage: scripts/sandbox.sh [--no-agent | --selftest] [-- extra quantum-agent flags]
+#        scripts/sandbox.sh clean
 #   --no-agent   set up everything but the agent, then wait for Ctrl-C
 #                (to run the agent yourself, e.g. under a debugger)
 #   --selftest   set up everything but the agent, wire the taps with ovs-vsctl,
 #                check ping (and TCP when python3 is there), clean up, exit
+#   clean        stop a running sandbox of this name, or remove what a killed
+#                one left behind (namespaces, processes, temp dir); `make run-clean`
 # env: SANDBOX_KEEP=1 keeps the temp dir (logs, databases) after exit.
 #      SANDBOX_NAME=qsandbox is the namespace name prefix.
+#      SANDBOX_NO_INSTALL=1 fails instead of installing missing packages (tests
+#      never change the host).
+#      SANDBOX_BIN=DIR runs DIR/quantum-agent as it is, without building
+#      (the tests build the binaries once); default: make build into bin/.
 # Needs root. Only 198.18.0.0/15 addresses are used.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+BIN=${SANDBOX_BIN:-$ROOT/bin}
 
 MODE=agent
 EXTRA_AGENT_ARGS=()
@@ -25,14 +37,18 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--no-agent) MODE=no-agent ;;
 	--selftest) MODE=selftest ;;
-	-h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+	clean) MODE=clean ;;
+	-h | --help) sed -n '2,26p' "$0"; exit 0 ;;
 	--) shift; EXTRA_AGENT_ARGS=("$@"); break ;;
 	*) echo "sandbox: unknown argument $1 (try --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
 
-log() { printf '[sandbox] %s\n' "$*" >&2; }
+# log writes to stderr and never fails: stderr may be a closed pipe or a
+# hung-up terminal by the time cleanup runs, and under `set -e` a failed
+# write would end the script before it has cleaned up.
+log() { printf '[sandbox] %s\n' "$*" >&2 || true; }
 die() { log "error: $*"; exit 1; }
 
 # ---------------------------------------------------------------- preflight
@@ -50,6 +66,7 @@ ensure_packages() {
 	command -v ping >/dev/null || missing+=(iputils-ping)
 	command -v curl >/dev/null || missing+=(curl)
 	[ ${#missing[@]} -eq 0 ] && return
+	[ -z "${SANDBOX_NO_INSTALL:-}" ] || die "missing ${missing[*]} (SANDBOX_NO_INSTALL is set: not installing)"
 	command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get: install them by hand"
 	log "installing ${missing[*]} with apt-get"
 	apt-get update
@@ -58,22 +75,51 @@ ensure_packages() {
 
 build_binaries() {
 	[ "$MODE" = agent ] || return 0
+	[ -z "${SANDBOX_BIN:-}" ] || return 0
 	command -v go >/dev/null || die "Go not found (expected /usr/local/go/bin/go)"
 	log "building bin/quantum-agent and bin/quantumctl"
 	make -C "$ROOT" --no-print-directory build
-	[ -x "$ROOT/bin/quantum-agent" ] || die "bin/quantum-agent was not built (is cmd/quantum-agent there yet?)"
+	[ -x "$BIN/quantum-agent" ] || die "bin/quantum-agent was not built (is cmd/quantum-agent there yet?)"
 }
 
-# Picks a namespace prefix none of whose namespaces exist yet.
-pick_names() {
-	local base=${SANDBOX_NAME:-qsandbox} prefix n=1
-	prefix=$base
-	while ns_exists "$prefix-hv" || ns_exists "$prefix-vm1" || ns_exists "$prefix-vm2" || ns_exists "$prefix-vm3"; do
-		n=$((n + 1))
-		prefix=$base$n
+# The sandbox's names. They are fixed (the README and the printed commands
+# name qsandbox-vm1 …): a sandbox that exists already is refused, not
+# renamed around, so what the docs say is what was made.
+set_names() {
+	PREFIX=${SANDBOX_NAME:-qsandbox}
+	HV=$PREFIX-hv
+	VMS=("$PREFIX-vm1" "$PREFIX-vm2" "$PREFIX-vm3")
+}
+
+# Refuses to start over a sandbox of the same name (running, or left behind by
+# a kill -9): reusing it would mean a Quantum DB and OVS in an unknown state.
+refuse_existing() {
+	local ns found=()
+	for ns in "$HV" "${VMS[@]}"; do
+		if ns_exists "$ns"; then found+=("$ns"); fi
 	done
-	HV=$prefix-hv
-	VMS=("$prefix-vm1" "$prefix-vm2" "$prefix-vm3")
+	[ ${#found[@]} -eq 0 ] && [ -z "$(sandbox_dirs)" ] && return 0
+	log "a sandbox named $PREFIX exists already (${found[*]:-its temp dir $(sandbox_dirs)})"
+	log "another 'make run' may still be going: Ctrl-C it there. Otherwise remove it with:"
+	log "  $(clean_command)"
+	exit 1
+}
+
+clean_command() {
+	if [ -n "${SANDBOX_NAME:-}" ]; then
+		echo "SANDBOX_NAME=$SANDBOX_NAME $0 clean"
+	else
+		echo "make run-clean   (or: $0 clean)"
+	fi
+}
+
+# sandbox_dirs: the temp dirs of sandboxes of this name (their sandbox.env says HV=).
+sandbox_dirs() {
+	local f
+	for f in "${TMPDIR:-/tmp}"/qsandbox.*/sandbox.env; do
+		[ -r "$f" ] && grep -qx "HV=$HV" "$f" && dirname "$f"
+	done
+	return 0
 }
 
 ns_exists() { [ -e "/run/netns/$1" ]; }
@@ -120,7 +166,10 @@ cleanup() {
 	local rc=$?
 	[ -n "$CLEANED" ] && return
 	CLEANED=1
-	trap - INT TERM
+	# From here on nothing may stop the cleanup: a second Ctrl-C, the terminal
+	# going away, a write to a closed pipe, a failing command under set -e.
+	trap '' INT TERM HUP PIPE
+	set +e
 	log "stopping"
 	if [ -n "${SLEEP_PID:-}" ]; then kill "$SLEEP_PID" 2>/dev/null || true; fi
 	if [ -n "${AGENT_PID:-}" ]; then stop_pid "$AGENT_PID" quantum-agent; fi
@@ -134,7 +183,7 @@ cleanup() {
 		ip netns delete "$ns" 2>/dev/null || log "could not delete netns $ns"
 	done
 	if [ -n "$D" ]; then
-		if [ "$rc" -ne 0 ] && [ "$rc" -ne 130 ] && [ "$rc" -ne 143 ]; then show_logs; fi
+		if [ "$rc" -ne 0 ] && [ "$rc" -le 128 ]; then show_logs; fi
 		if [ -n "${SANDBOX_KEEP:-}" ]; then
 			log "kept $D"
 		else
@@ -144,19 +193,58 @@ cleanup() {
 	log "cleaned up"
 }
 
+# clean_sandbox: what `scripts/sandbox.sh clean` does. A sandbox script still
+# running is asked to stop (SIGTERM: it cleans up itself); what is left —
+# after a kill -9, say — is removed here: processes by PID (from the pidfiles
+# and from `ip netns pids`), the namespaces, the temp dirs.
+clean_sandbox() {
+	local dir pid i ns found=""
+	for dir in $(sandbox_dirs); do
+		found=1
+		pid=$(sed -n 's/^SANDBOX_PID=//p' "$dir/sandbox.env")
+		if [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" && grep -q sandbox "/proc/$pid/cmdline" 2>/dev/null; then
+			log "asking the running sandbox (pid $pid) to stop"
+			kill -TERM "$pid" 2>/dev/null || true
+			for i in $(seq 1 300); do
+				alive "$pid" || break
+				sleep 0.1
+			done
+		fi
+		[ -d "$dir" ] || continue
+		stop_pidfile "$dir/agent.pid" quantum-agent
+		stop_pidfile "$dir/vswitchd.pid" ovs-vswitchd
+		stop_pidfile "$dir/ovs-db.pid" ovsdb-server
+		stop_pidfile "$dir/quantum-db.pid" ovsdb-server
+		rm -rf -- "$dir"
+		log "removed $dir"
+	done
+	for ns in "$HV" "${VMS[@]}"; do
+		ns_exists "$ns" || continue
+		found=1
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			stop_pid "$pid" "$(cat "/proc/$pid/comm" 2>/dev/null)"
+		done
+		ip netns delete "$ns" && log "deleted netns $ns"
+	done
+	if [ -n "$found" ]; then log "sandbox $PREFIX cleaned"; else log "no sandbox named $PREFIX"; fi
+}
+
 show_logs() {
 	local f
 	for f in "$D"/*.log; do
 		[ -s "$f" ] || continue
 		log "--- last lines of $f"
-		tail -n 15 "$f" >&2
+		tail -n 15 "$f" >&2 || true
 	done
 }
 
+# on_signal NAME NUMBER: exits 128+NUMBER, which runs cleanup (the EXIT trap).
+# SIGPIPE is ignored first: the message below may itself go to the pipe whose
+# reader is gone, and must not kill the handler.
 on_signal() {
-	echo >&2
+	trap '' PIPE
 	log "caught SIG$1"
-	if [ "$1" = INT ]; then exit 130; else exit 143; fi
+	exit $((128 + $2))
 }
 
 # ---------------------------------------------------------------- set-up
@@ -224,6 +312,7 @@ start_vms() {
 
 write_env() {
 	cat >"$D/sandbox.env" <<-EOF
+		SANDBOX_PID=$$
 		D=$D
 		ROOT=$ROOT
 		HV=$HV
@@ -245,13 +334,15 @@ print_usage() {
 	In another root shell:
 
 	  export QUANTUM_SOCKET=$D/quantum.sock
-	  alias qc='$ROOT/bin/quantumctl --socket $D/quantum.sock --tenant demo'
+	  alias qc='$BIN/quantumctl --socket $D/quantum.sock --tenant demo'
 
-	  qc net-create net1                    # prints the new network's id: NET1=<id>
-	  qc net-create net2                    # NET2=<id>
-	  qc port-create \$NET1 --state ACTIVE   # P1=<id>
-	  qc port-create \$NET1 --state ACTIVE   # P2=<id>
-	  qc port-create \$NET2 --state ACTIVE   # P3=<id>
+	  id() { sed -n 's/.*"id": *"\\([^"]*\\)".*/\\1/p'; }   # the id in -o json's answer
+
+	  NET1=\$(qc -o json net-create net1 | id)
+	  NET2=\$(qc -o json net-create net2 | id)
+	  P1=\$(qc -o json port-create \$NET1 --state ACTIVE | id)
+	  P2=\$(qc -o json port-create \$NET1 --state ACTIVE | id)
+	  P3=\$(qc -o json port-create \$NET2 --state ACTIVE | id)
 	  qc plug \$NET1 \$P1 vif-vm1 --device tapvm1
 	  qc plug \$NET1 \$P2 vif-vm2 --device tapvm2
 	  qc plug \$NET2 \$P3 vif-vm3 --device tapvm3
@@ -265,8 +356,9 @@ print_usage() {
 	  ovs-vsctl --db=unix:$D/ovs-db.sock show
 	  ip netns exec $HV curl -s http://127.0.0.1:9697/metrics | grep ^quantum_agent
 
-	All of the above in one go, with checks:  scripts/sandbox-demo.sh $D/sandbox.env
-	Logs: $D/*.log      Ctrl-C here stops everything and cleans up.
+	All of the above in one go, with checks:  $ROOT/scripts/sandbox-demo.sh $D/sandbox.env
+	Logs: $D/*.log      Ctrl-C here stops everything and cleans up
+	(so does closing this terminal; after a kill -9: make run-clean).
 	======================================================================================
 
 	EOF
@@ -277,7 +369,7 @@ run_agent() {
 	log "starting quantum-agent in netns $HV (foreground)"
 	# Started in the background and waited for, so that a signal to this script
 	# is handled at once; cleanup stops the agent by its PID.
-	ip netns exec "$HV" "$ROOT/bin/quantum-agent" \
+	ip netns exec "$HV" "$BIN/quantum-agent" \
 		--socket "$D/quantum.sock" \
 		--quantum-db "unix:$D/quantum-db.sock" \
 		--ovs-db "unix:$D/ovs-db.sock" \
@@ -288,6 +380,7 @@ run_agent() {
 		--log-level info \
 		"${EXTRA_AGENT_ARGS[@]}" </dev/null &
 	AGENT_PID=$!
+	echo "$AGENT_PID" >"$D/agent.pid"
 	local rc=0
 	wait "$AGENT_PID" || rc=$?
 	AGENT_PID=""
@@ -299,7 +392,7 @@ wait_forever() {
 	write_env
 	log "set up without the agent; run it yourself with e.g.:"
 	cat >&2 <<-EOF
-		  ip netns exec $HV $ROOT/bin/quantum-agent --socket $D/quantum.sock \\
+		  ip netns exec $HV $BIN/quantum-agent --socket $D/quantum.sock \\
 		    --quantum-db unix:$D/quantum-db.sock --ovs-db unix:$D/ovs-db.sock \\
 		    --ovs-datapath-type netdev --network-vlan-ranges physnet1:100:199 --host sandbox
 	EOF
@@ -369,17 +462,26 @@ s.close()' "$port" || true
 
 main() {
 	require_root
+	set_names
+	if [ "$MODE" = clean ]; then
+		clean_sandbox
+		return
+	fi
+	refuse_existing
 	ensure_packages
 	build_binaries
-	pick_names
+	# Every way the script can end runs cleanup: exit (normal or set -e) via
+	# EXIT, and each signal that would otherwise kill bash outright.
 	trap cleanup EXIT
-	trap 'on_signal INT' INT
-	trap 'on_signal TERM' TERM
+	trap 'on_signal HUP 1' HUP
+	trap 'on_signal INT 2' INT
+	trap 'on_signal PIPE 13' PIPE
+	trap 'on_signal TERM 15' TERM
 	make_tempdir
+	write_env # first: `clean` finds a killed sandbox's leftovers by it
 	start_quantum_db
 	start_hypervisor
 	start_vms
-	write_env
 	case "$MODE" in
 	agent) run_agent ;;
 	no-agent) wait_forever ;;
