@@ -28,6 +28,12 @@ type fleetConfig struct {
 // fleetBin is one agent binary the run compares.
 type fleetBin struct{ label, path string }
 
+// fleetWave is how many agents start at once: the next wave starts when
+// these are ready. Hypervisors do not all boot in the same second, and on
+// two cores forty agents starting together starve each other (and their
+// DB) until some give up at start.
+const fleetWave = 10
+
 // memFloorMiB is the MemAvailable below which no further agent is
 // started: the scenario is reported as cut short instead of the machine
 // swapping (today's design holds the whole DB in every agent).
@@ -210,6 +216,11 @@ func (e *fleetEnv) run(bin fleetBin, mode string, k int) fleetResult {
 			return r
 		}
 		agents = append(agents, startFleetAgent(b, bin.path, e.idle[i-1].NetNS, fmt.Sprintf("fleet-hv%03d", i), upstreams(i)))
+		if len(agents)%fleetWave == 0 {
+			if err := waitFleetReady(agents[len(agents)-fleetWave:], 20*time.Minute); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 	if err := waitFleetReady(agents, 20*time.Minute); err != nil {
 		b.Fatal(err)
