@@ -57,7 +57,7 @@ func startFleetAgent(b *testing.B, bin, netns, host string, upstreams []string) 
 func (a *fleetAgent) ready() (bool, error) {
 	select {
 	case <-a.proc.Done():
-		return false, fmt.Errorf("agent %s exited: %v\n%s", a.host, a.proc.Err(), a.proc.Log.String())
+		return false, fmt.Errorf("agent %s exited: %v; it logged last: %s", a.host, a.proc.Err(), a.lastLog())
 	default:
 	}
 	resp, err := a.metrics.Get("http://" + metricsAddr + "/readyz")
@@ -66,6 +66,12 @@ func (a *fleetAgent) ready() (bool, error) {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK, nil
+}
+
+// lastLog is the last line the agent wrote (it logs warnings and errors).
+func (a *fleetAgent) lastLog() string {
+	lines := strings.Split(strings.TrimSpace(a.proc.Log.String()), "\n")
+	return lines[len(lines)-1]
 }
 
 // sample reads what the agent has used so far.

@@ -36,7 +36,7 @@ func waitFleetReady(agents []*fleetAgent, d time.Duration) error {
 	case failed != nil:
 		return failed
 	case !ok:
-		return fmt.Errorf("%d of %d agents not ready within %s, e.g. %s", len(pending), len(agents), d, pending[0].host)
+		return fmt.Errorf("%d of %d agents not ready within %s; %s logged last: %s", len(pending), len(agents), d, pending[0].host, pending[0].lastLog())
 	}
 	return nil
 }

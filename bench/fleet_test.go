@@ -22,7 +22,10 @@ type fleetConfig struct {
 	preload  int      // BENCH_FLEET_PRELOAD: attachments of other hosts (default 50,000)
 	plugs    int      // BENCH_FLEET_PLUGS: the burst on the busy host (default 500)
 	perRelay int      // BENCH_FLEET_PER_RELAY: agents per relay (default 20)
-	bins     []fleetBin
+	// BENCH_FLEET_READY_MINUTES: how long agents may take to be ready
+	// (default 10); a scenario whose agents are not is reported as such.
+	ready time.Duration
+	bins  []fleetBin
 }
 
 // fleetBin is one agent binary the run compares.
@@ -47,6 +50,7 @@ func fleetConfigFromEnv(b *testing.B) fleetConfig {
 		preload:  envInts(b, "BENCH_FLEET_PRELOAD", "50000")[0],
 		plugs:    envInts(b, "BENCH_FLEET_PLUGS", "500")[0],
 		perRelay: envInts(b, "BENCH_FLEET_PER_RELAY", "20")[0],
+		ready:    time.Duration(envInts(b, "BENCH_FLEET_READY_MINUTES", "10")[0]) * time.Minute,
 		bins:     []fleetBin{{"this tree", treeAgentBinary(b)}},
 	}
 	if p := os.Getenv("BENCH_AGENT_BIN"); p != "" {
@@ -217,13 +221,15 @@ func (e *fleetEnv) run(bin fleetBin, mode string, k int) fleetResult {
 		}
 		agents = append(agents, startFleetAgent(b, bin.path, e.idle[i-1].NetNS, fmt.Sprintf("fleet-hv%03d", i), upstreams(i)))
 		if len(agents)%fleetWave == 0 {
-			if err := waitFleetReady(agents[len(agents)-fleetWave:], 20*time.Minute); err != nil {
-				b.Fatal(err)
+			if err := waitFleetReady(agents[len(agents)-fleetWave:], e.cfg.ready); err != nil {
+				r.note = "not ready: " + err.Error()
+				return r
 			}
 		}
 	}
-	if err := waitFleetReady(agents, 20*time.Minute); err != nil {
-		b.Fatal(err)
+	if err := waitFleetReady(agents, e.cfg.ready); err != nil {
+		r.note = "not ready: " + err.Error()
+		return r
 	}
 	r.startT = time.Since(start)
 	idle := agents[1:]
