@@ -49,7 +49,7 @@ func fleetTable(w io.Writer) {
 	fmt.Fprintln(w, "| agent | DB path | K | idle agents' CPU-s total (per agent) | passes per idle agent, mean (max) | bytes per idle agent per remote txn (per plug) | txns | idle VmRSS mean (max) | busy VmRSS | leader CPU per plug | relay CPU per plug | plug → UP p50 / p99 | burst | fleet ready |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range fleetResults {
-		path := "direct"
+		path := r.mode
 		if r.relays > 0 {
 			path = fmt.Sprintf("%d relay(s)", r.relays)
 		}
