@@ -17,7 +17,7 @@ GENERATED ?= agent/qdb ovs/vswitch docs/man/quantumctl.1 packaging/quantumctl.ba
 export GOTOOLCHAIN ?= local
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build test unit vet fuzz bench bench-api bench-ovs bench-linuxbridge lint fmt check-generated generate man run run-clean clean help deb
+.PHONY: all build test unit vet fuzz bench bench-api bench-ovs bench-linuxbridge bench-fleet lint fmt check-generated generate man run run-clean clean help deb
 
 all: build
 
@@ -31,6 +31,7 @@ help:
 	@echo "make bench-api        API requests/s over the socket (go test -bench ./api/...)"
 	@echo "make bench-linuxbridge wiring N=100/500/1000 veths into bridges: datapath Sync vs ip link per port (root)"
 	@echo "make bench-ovs        wiring N=100/500/1000 ports: agent vs ovs-vsctl; latency, RSS, restart (root; BENCH_QUICK=1 stops at 500)"
+	@echo "make bench-fleet      K agents on a 3-member cluster, direct and behind relays: what a burst on one host costs the others (root; BENCH_FLEET_K=1,10,40)"
 	@echo "make lint             gofmt check and go vet"
 	@echo "make check-generated  go generate ./... and fail if $(GENERATED) changed"
 	@echo "make man              write quantumctl(1) and its completion scripts from the commands (go generate ./cmd/quantumctl)"
@@ -87,6 +88,18 @@ bench-ovs:
 # port, N=100/500/1000 veths over 10 bridges, same run (root; ~30 s).
 bench-linuxbridge:
 	$(GO) test -run='^$$' -bench='^BenchmarkLinuxBridgeWire$$' -benchtime=3x -timeout=30m ./linuxbridge/
+
+# Fleet scale (issue 10, docs/BENCHMARKS.md): K real Linux-bridge agents,
+# each in its own namespace, on a 3-member Raft Quantum DB preloaded with
+# BENCH_FLEET_PRELOAD attachments of other hosts, directly and behind relays;
+# a burst of BENCH_FLEET_PLUGS plugs on one host; and reads of other hosts'
+# rows. This tree's agent and BENCH_AGENT_BIN (a previous build) side by side.
+# Not part of `bench`: it takes its own ~15 minutes (K=80: BENCH_FLEET_K=1,10,40,80).
+BENCH_FLEET_REPORT ?= $(BIN)/bench-fleet.md
+bench-fleet:
+	@mkdir -p $(dir $(BENCH_FLEET_REPORT))
+	BENCH_REPORT=$(abspath $(BENCH_FLEET_REPORT)) $(GO) test -run='^$$' \
+		-bench='^Benchmark(Fleet|ReadLatency)$$' -benchtime=1x -timeout=180m ./bench/
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

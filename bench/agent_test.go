@@ -40,6 +40,13 @@ func agentBinary(b *testing.B) string {
 	if bin := os.Getenv("BENCH_AGENT_BIN"); bin != "" {
 		return bin
 	}
+	return treeAgentBinary(b)
+}
+
+// treeAgentBinary is cmd/quantum-agent of this tree, built once, whatever
+// BENCH_AGENT_BIN says (the fleet benchmark runs both side by side).
+func treeAgentBinary(b *testing.B) string {
+	b.Helper()
 	buildOnce.Do(func() {
 		binDir, buildErr = testbed.BuildBinaries("quantum-agent")
 		agentBin = filepath.Join(binDir, "quantum-agent")
@@ -108,8 +115,12 @@ func rssKiB(pid int) (rss, hwm int) {
 // address, which is on the loopback of the hypervisor's namespace: each
 // connection is dialled from a thread switched into that namespace (the
 // socket stays there).
-func (s *agentSetup) metricsClient() *http.Client {
-	ns := s.ovs.NetNS
+func (s *agentSetup) metricsClient() *http.Client { return metricsClientIn(s.ovs.NetNS) }
+
+// metricsClientIn is an HTTP client whose connections are dialled inside
+// the namespace ns (an agent's --metrics-listen on that namespace's
+// loopback).
+func metricsClientIn(ns string) *http.Client {
 	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -140,29 +151,49 @@ func (s *agentSetup) readyz() func() bool {
 // reconcileStats reads the reconciler's pass count and total pass time
 // from /metrics (zeros if it cannot).
 func (s *agentSetup) reconcileStats() (passes, seconds float64) {
-	resp, err := s.metricsClient().Get("http://" + metricsAddr + "/metrics")
+	m, err := scrapeMetrics(s.metricsClient(), metricsAddr)
 	if err != nil {
 		return 0, 0
 	}
+	return m["quantum_agent_reconcile_passes_total"], m["quantum_agent_reconcile_pass_duration_seconds_sum"]
+}
+
+// scrapeMetrics reads an agent's /metrics at addr: every sample by metric
+// name, the series of one name summed over their labels (a counter split by
+// label, e.g. the reconcile passes by trigger, reads as its total), and
+// each labelled series under its full name too.
+func scrapeMetrics(hc *http.Client, addr string) (map[string]float64, error) {
+	resp, err := hc.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
 	for line := range strings.Lines(string(raw)) {
-		name, val, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if !ok {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
 			continue
 		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		series, val := line[:i], line[i+1:]
 		var v float64
 		if _, err := fmt.Sscan(val, &v); err != nil {
 			continue
 		}
-		switch name {
-		case "quantum_agent_reconcile_passes_total":
-			passes = v
-		case "quantum_agent_reconcile_pass_duration_seconds_sum":
-			seconds = v
+		name, labels, _ := strings.Cut(series, "{")
+		out[name] += v
+		if labels != "" {
+			out[series] = v
 		}
 	}
-	return passes, seconds
+	return out, nil
 }
 
 // plugJob is one port to create and plug.

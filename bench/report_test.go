@@ -103,7 +103,7 @@ func TestMain(m *testing.M) {
 func buildReport() string {
 	resMu.Lock()
 	defer resMu.Unlock()
-	if len(timings) == 0 && len(scalars) == 0 {
+	if len(timings) == 0 && len(scalars) == 0 && len(fleetResults) == 0 && len(readResults) == 0 {
 		return ""
 	}
 	var w strings.Builder
@@ -115,6 +115,8 @@ func buildReport() string {
 	}
 	cpuTable(&w)
 	scalarTables(&w)
+	fleetTable(&w)
+	readTable(&w)
 	return w.String()
 }
 
