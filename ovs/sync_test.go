@@ -435,6 +435,22 @@ func TestReadyReportsBrokenDatapath(t *testing.T) {
 	}
 }
 
+// TestReadyNamesTheKernelModule: on the system datapath, a br-int that
+// ovs-vswitchd could not open usually means no openvswitch kernel module
+// or no running openvswitch-switch; Ready says so.
+func TestReadyNamesTheKernelModule(t *testing.T) {
+	f := startFakeOVS(t)
+	d := startDatapath(t, f, DatapathSystem)
+	f.setInterface(t, "br-int", -1, "could not open network device br-int (Address family not supported by protocol)", "")
+	testutil.Eventually(t, "Ready to fail", testWait, func() bool { return d.Ready() != nil })
+	err := d.Ready()
+	for _, want := range []string{"Address family not supported", "openvswitch kernel module", "openvswitch-switch"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Ready = %v, want it to mention %q", err, want)
+		}
+	}
+}
+
 func TestSyncThousandPortsOneTransaction(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow with -short")

@@ -31,6 +31,12 @@ func startVTEPHosts(t *testing.T, n int) []*vtepHost {
 			VXLANLocalIP: netip.MustParseAddr(h.vtep)})
 		out = append(out, h)
 	}
+	var hvs []*testbed.OVS
+	var vteps []string
+	for _, h := range out {
+		hvs, vteps = append(hvs, h.hv), append(vteps, h.vtep)
+	}
+	testbed.WaitVTEPs(t, hvs, vteps)
 	return out
 }
 
@@ -63,6 +69,9 @@ func TestIntegrationVXLANTwoVNIs(t *testing.T) {
 	syncUntil(t, hs[0].d, "hv1 up", want1, allUp(want1...))
 	syncUntil(t, hs[1].d, "hv2 up", want2, allUp(want2...))
 	if !x1.WaitPing(t, x2.IP, true, 30*time.Second) {
+		for _, h := range hs {
+			dumpTunnelState(t, h)
+		}
 		t.Fatalf("%s cannot ping %s over VNI 5000", x1, x2)
 	}
 	if !y1.WaitPing(t, y2.IP, true, 30*time.Second) {
@@ -79,4 +88,16 @@ func TestIntegrationVXLANTwoVNIs(t *testing.T) {
 	if got := hs[0].hv.Vsctl("get", "Interface", "v001388c6130102", "status:tunnel_egress_iface"); !strings.Contains(got, "br-phys") {
 		t.Errorf("tunnel_egress_iface of hv1's tunnel to hv2 = %s, want br-phys", got)
 	}
+}
+
+// dumpTunnelState logs what ovs-vswitchd knows of routes, neighbours and
+// flows, to explain a tunnel that carries nothing.
+func dumpTunnelState(t *testing.T, h *vtepHost) {
+	t.Helper()
+	ctl := h.hv.Dir + "/vswitchd.ctl"
+	for _, cmd := range [][]string{{"ovs/route/show"}, {"tnl/neigh/show"}, {"dpctl/dump-flows"}} {
+		out, err := testbed.RunErr(nil, "ovs-appctl", append([]string{"-t", ctl}, cmd...)...)
+		t.Logf("%s %s: %v\n%s", h.vtep, cmd[0], err, out)
+	}
+	t.Logf("%s ports:\n%s", h.vtep, h.hv.Vsctl("--columns=name,type,options,status", "list", "Interface"))
 }

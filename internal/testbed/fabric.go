@@ -3,6 +3,9 @@ package testbed
 import (
 	"net/netip"
 	"testing"
+	"time"
+
+	"github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // Fabric is the physical network between OVS hypervisors: a namespace of its
@@ -62,4 +65,32 @@ func (hv *OVS) SetVTEP(t testing.TB, br, cidr string) {
 	Run(t, nil, "ip", "netns", "exec", hv.NetNS, "sysctl", "-q", "-w", "net.ipv6.conf."+br+".disable_ipv6=1")
 	Run(t, nil, "ip", "-n", hv.NetNS, "addr", "add", cidr, "dev", br)
 	Run(t, nil, "ip", "-n", hv.NetNS, "link", "set", br, "up")
+}
+
+// WaitVTEPs returns once every hypervisor's kernel reaches every other's
+// VTEP (vteps[i] is hosts[i]'s) across the fabric; it fails the test after
+// 30 s. The ARP exchange also fills ovs-vswitchd's tunnel neighbour cache,
+// which it snoops on the netdev bridge: OVS resolves a peer's MAC with one
+// ARP request when a tunnel first sends, and caches the drop of whatever
+// triggered it while unresolved, so if that one ARP is lost (the fabric
+// still coming up) a steady ping keeps the drop flow alive and the tunnel
+// never starts. Production underlays are up before the first VM; test
+// beds must make sure of it.
+func WaitVTEPs(t testing.TB, hosts []*OVS, vteps []string) {
+	t.Helper()
+	for i, h := range hosts {
+		for j, ip := range vteps {
+			if i == j {
+				continue
+			}
+			checkTestAddr(t, netip.MustParseAddr(ip))
+			ok := testutil.Poll(30*time.Second, 200*time.Millisecond, func() bool {
+				_, err := RunErr(nil, "ip", "netns", "exec", h.NetNS, "ping", "-q", "-c", "1", "-W", "1", ip)
+				return err == nil
+			})
+			if !ok {
+				t.Fatalf("testbed: hypervisor %s cannot reach VTEP %s across the fabric", h.NetNS, ip)
+			}
+		}
+	}
 }
