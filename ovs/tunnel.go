@@ -188,7 +188,8 @@ func (d *Datapath) tunnelProblem(snap *snapshot, n *netPlan) (status, reason str
 			return agent.StatusDown, fmt.Sprintf("tunnel port %s to %s: %s", tn.name, tn.peer, *iface.Error)
 		case iface.Status[egressKey] == "":
 			return agent.StatusDown, fmt.Sprintf("tunnel port %s to %s has no route to the peer from %s "+
-				"(ovs-vswitchd reports no %s; the VTEP address must sit on an OVS internal port of a netdev bridge)",
+				"(ovs-vswitchd reports no %s: check --vxlan-local-ip and the routes; on the userspace datapath "+
+				"the address must sit on an OVS internal port of a netdev bridge)",
 				tn.name, tn.peer, d.cfg.VXLANLocalIP, egressKey)
 		}
 	}

@@ -68,14 +68,15 @@ func (hv *OVS) SetVTEP(t testing.TB, br, cidr string) {
 }
 
 // WaitVTEPs returns once every hypervisor's kernel reaches every other's
-// VTEP (vteps[i] is hosts[i]'s) across the fabric; it fails the test after
-// 30 s. The ARP exchange also fills ovs-vswitchd's tunnel neighbour cache,
-// which it snoops on the netdev bridge: OVS resolves a peer's MAC with one
-// ARP request when a tunnel first sends, and caches the drop of whatever
-// triggered it while unresolved, so if that one ARP is lost (the fabric
-// still coming up) a steady ping keeps the drop flow alive and the tunnel
-// never starts. Production underlays are up before the first VM; test
-// beds must make sure of it.
+// VTEP (vteps[i] is hosts[i]'s) across the fabric, i.e. the fabric forwards;
+// it fails the test after 30 s. (It does not fill ovs-vswitchd's tunnel
+// neighbour cache: checked, tnl/neigh/show stays empty.) It matters because
+// OVS resolves a peer's MAC with one ARP request when a tunnel first sends,
+// and caches the drop of whatever triggered it while unresolved: if that
+// ARP is lost (the fabric still coming up), a steady ping keeps the drop
+// flow alive and the tunnel never starts (seen in about one run in three).
+// Production underlays are up before the first VM; test beds must make sure
+// of it.
 func WaitVTEPs(t testing.TB, hosts []*OVS, vteps []string) {
 	t.Helper()
 	for i, h := range hosts {
