@@ -54,17 +54,17 @@ type tunnel struct {
 	n          *netPlan
 }
 
-// tunnels lists the tunnels network n needs.
-func (d *Datapath) tunnels(n *netPlan) []tunnel {
-	var out []tunnel
+// tunnels lists the tunnels network n needs, and the peers it can make
+// none to (not IPv4 addresses).
+func tunnels(n *netPlan) (out []tunnel, bad []string) {
 	for _, peer := range n.peers {
 		if name, ok := tunnelName(n.seg.SegmentationID, peer); ok {
 			out = append(out, tunnel{name: name, peer: peer, n: n})
 		} else {
-			d.log.Warn("peer VTEP is not an IPv4 address; no tunnel to it", "network", n.id, "peer", peer)
+			bad = append(bad, peer)
 		}
 	}
-	return out
+	return out, bad
 }
 
 // planTunnels adds to p what makes every vxlan network's tunnel ports exist
@@ -73,7 +73,11 @@ func (d *Datapath) planTunnels(p *plan, snap *snapshot, np *networksPlan) error 
 	wanted := map[string]bool{}
 	i := 0
 	for _, id := range slices.Sorted(maps.Keys(np.nets)) {
-		for _, tn := range d.tunnels(np.nets[id]) {
+		tns, bad := tunnels(np.nets[id])
+		if len(bad) > 0 {
+			d.log.Warn("peer VTEPs that are not IPv4 addresses get no tunnel", "network", id, "peers", bad)
+		}
+		for _, tn := range tns {
 			wanted[tn.name] = true
 			cur := snap.portByName[tn.name]
 			switch {
@@ -176,7 +180,8 @@ func (d *Datapath) planTunnelUpdate(p *plan, snap *snapshot, port *vswitch.Port,
 // tunnelProblem says why network n's tunnels do not all work: the status
 // and reason of its attachments, or "" when they do.
 func (d *Datapath) tunnelProblem(snap *snapshot, n *netPlan) (status, reason string) {
-	for _, tn := range d.tunnels(n) {
+	tns, _ := tunnels(n)
+	for _, tn := range tns {
 		port := snap.portByName[tn.name]
 		iface := snap.ifByName[tn.name]
 		switch {
