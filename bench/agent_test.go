@@ -76,15 +76,16 @@ func newAgentSetup(b *testing.B, devices int) *agentSetup {
 	return &agentSetup{hypervisor: h, qdb: qdb, dir: dir, socket: filepath.Join(dir, "quantum.sock")}
 }
 
-// startAgent starts the agent in the hypervisor's namespace and waits
-// until its socket answers.
-func (s *agentSetup) startAgent(b *testing.B) *testbed.Process {
+// startAgent starts the agent in the hypervisor's namespace, with extra
+// arguments if any, and waits until its socket answers.
+func (s *agentSetup) startAgent(b *testing.B, extra ...string) *testbed.Process {
 	b.Helper()
-	p := testbed.StartProcess(b, "agent", exec.Command("ip", "netns", "exec", s.ovs.NetNS, agentBinary(b),
+	args := append([]string{"netns", "exec", s.ovs.NetNS, agentBinary(b),
 		"--socket", s.socket, "--quantum-db", s.qdb.Endpoint, "--ovs-db", s.ovs.DBSocket,
 		"--integration-bridge", bridge, "--ovs-datapath-type", "netdev",
 		"--network-vlan-ranges", "physnet1:100:199", "--host", agentHost,
-		"--metrics-listen", metricsAddr, "--log-level", "warn"))
+		"--metrics-listen", metricsAddr, "--log-level", "warn"}, extra...)
+	p := testbed.StartProcess(b, "agent", exec.Command("ip", args...))
 	c := client.New(s.socket)
 	p.WaitAnswering(b, 60*time.Second, func() error {
 		_, err := c.Versions(context.Background())

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 
+	"slices"
+
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
+	"github.com/quantum-agent/quantum-agent/agent"
 	"github.com/quantum-agent/quantum-agent/ovs/vswitch"
 )
 
@@ -43,6 +46,7 @@ func (d *Datapath) createBridgeOps(root *vswitch.OpenvSwitch) ([]ovsdb.Operation
 	marker := map[string]string{ownerKey: d.cfg.Host}
 	iface := &vswitch.Interface{UUID: "local_iface", Name: d.cfg.Bridge, Type: "internal", ExternalIDs: marker}
 	port := &vswitch.Port{UUID: "local_port", Name: d.cfg.Bridge, Interfaces: []string{iface.UUID}, ExternalIDs: marker}
+	localPortVLAN(port)
 	br := &vswitch.Bridge{
 		UUID:         "int_bridge",
 		Name:         d.cfg.Bridge,
@@ -103,4 +107,36 @@ func (d *Datapath) Warnings() []string {
 			"untouched; delete them by hand (external_ids:%s) if that database is gone for good", n, d.cfg.Bridge, d.cfg.QuantumDBID, dbIDKey))
 	}
 	return out
+}
+
+// localPortVLAN puts the integration bridge's own internal port on the dead
+// VLAN, protected: as a trunk it would receive every network's broadcasts,
+// and unprotected it would reach the quarantined ports on VLAN 4095.
+func localPortVLAN(port *vswitch.Port) {
+	tag, mode := agent.DeadVLAN, vswitch.PortVLANModeAccess
+	port.Tag, port.VLANMode, port.Trunks, port.Protected = &tag, &mode, []int{agent.DeadVLAN}, true
+}
+
+// planLocalPort heals the VLAN settings of the integration bridge's own
+// port (localPortVLAN), whoever made the bridge: the integration bridge is
+// the agent's, and its local port is part of its isolation.
+func (d *Datapath) planLocalPort(p *plan, snap *snapshot) error {
+	port := snap.portByName[d.cfg.Bridge]
+	if port == nil || !snap.onBridge[port.UUID] {
+		return nil // vswitchd has not made it (yet)
+	}
+	want := &vswitch.Port{UUID: port.UUID}
+	localPortVLAN(want)
+	if sameInt(port.Tag, want.Tag) && sameMode(port.VLANMode, want.VLANMode) &&
+		slices.Equal(port.Trunks, want.Trunks) && port.Protected == want.Protected {
+		return nil
+	}
+	ops, err := d.client.Where(want).Update(want, &want.Tag, &want.VLANMode, &want.Trunks, &want.Protected)
+	if err != nil {
+		return fmt.Errorf("update local port of bridge %s: %w", d.cfg.Bridge, err)
+	}
+	p.ops = append(p.ops, ops...)
+	p.updated = append(p.updated, d.cfg.Bridge)
+	p.reconfigure = true
+	return nil
 }

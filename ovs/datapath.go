@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,10 @@ type Config struct {
 	// holding its uplink (--bridge-mappings physnet1:br-phys): see
 	// physnet.go. Empty: VLANs stay on the integration bridge.
 	BridgeMappings map[string]string
+	// VXLANLocalIP is this host's VTEP (--vxlan-local-ip), the local_ip of
+	// its tunnel ports: an address on an OVS internal port of a netdev
+	// bridge (docs/datapaths.md). Invalid: vxlan networks are refused.
+	VXLANLocalIP netip.Addr
 	// QuantumDBID identifies the Quantum DB the agent wires from (its
 	// Global row's UUID). Ports carry it; an owned port marked with another
 	// DB's id is never garbage-collected: an agent pointed at the wrong or a
@@ -162,9 +167,6 @@ func (d *Datapath) Start(ctx context.Context) error {
 	if err := d.ensureBridge(ctx); err != nil {
 		return err
 	}
-	if err := d.startPatches(ctx); err != nil {
-		return err
-	}
 	d.warnTSO()
 	d.conn.Start()
 	d.wg.Add(1)
@@ -186,7 +188,7 @@ func (d *Datapath) newMonitor() *client.Monitor {
 		client.WithTable(&br, &br.Name, &br.Ports, &br.DatapathType, &br.ExternalIDs),
 		client.WithTable(&port, &port.Name, &port.Interfaces, &port.Tag, &port.VLANMode, &port.Trunks, &port.Protected, &port.ExternalIDs),
 		client.WithTable(&iface, &iface.Name, &iface.Type, &iface.ExternalIDs,
-			&iface.Ofport, &iface.Error, &iface.LinkState, &iface.Options),
+			&iface.Ofport, &iface.Error, &iface.LinkState, &iface.Options, &iface.Status),
 	)
 }
 

@@ -13,7 +13,7 @@ import (
 // hvPort is the WiredPort of a test-bed VM on local VLAN vlan.
 func hvPort(id string, vm *testbed.VM, vlan int) agent.WiredPort {
 	return agent.WiredPort{
-		AttachmentID: "att-" + id, PortID: "port-" + id, NetworkID: "net-" + id,
+		AttachmentID: "att-" + id, PortID: "port-" + id, NetworkID: netOf(vlan),
 		Device: vm.Tap, MAC: vm.MAC, VMID: "vm-" + id, VLAN: vlan, AdminUp: true, Segment: vlanSegment(vlan),
 	}
 }
@@ -130,7 +130,7 @@ func TestIntegrationWiresVMs(t *testing.T) {
 	})
 
 	t.Run("missing device comes up once created", func(t *testing.T) {
-		p4 := agent.WiredPort{AttachmentID: "att-4", PortID: "port-4", NetworkID: "net-1", Device: "tapq4", VLAN: 101, AdminUp: true, Segment: vlanSegment(101)}
+		p4 := agent.WiredPort{AttachmentID: "att-4", PortID: "port-4", NetworkID: netOf(101), Device: "tapq4", VLAN: 101, AdminUp: true, Segment: vlanSegment(101)}
 		withP4 := append(append([]agent.WiredPort(nil), desired...), p4)
 		got := syncUntil(t, d, "missing device reported DOWN", withP4, func(m map[string]agent.PortState) bool {
 			return m[p4.AttachmentID].Status == agent.StatusDown
@@ -197,8 +197,7 @@ func TestIntegrationReconnects(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Error("no Changes signal after reconnecting")
 	}
-	p2 := p1
-	p2.VLAN = 102
+	p2 := onVLAN(p1, 102)
 	syncUntil(t, d, "retagged after reconnect", []agent.WiredPort{p2}, allUp(p2))
 	if got := hv.Vsctl("get", "Port", "tapr1", "tag"); got != "102" {
 		t.Errorf("tag after reconnect = %s, want 102", got)

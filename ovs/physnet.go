@@ -1,33 +1,27 @@
 package ovs
 
-// Physical networks (--bridge-mappings physnet1:br-phys).
+// Network segments on the integration bridge.
 //
-// Each mapped physical network is reached through a patch port pair between
-// the integration bridge and the operator's physical bridge (the one holding
-// the uplink NIC), named as Neutron's OVS agent names them: "int-<physbridge>"
-// on the integration bridge and "phy-<physbridge>" on the physical bridge.
-// Naming both ends after the physical bridge keeps them unique across the
-// whole switch even with several physical bridges.
+// Every network a host carries gets a local VLAN on the integration bridge
+// (localvlan.go), as Neutron's OVS agent does: the tag of its VM ports. How
+// the network leaves the host depends on its type:
 //
-// VLAN handling. A vlan network's VM ports are tagged on the integration
-// bridge with the network's segmentation id; the integration-side patch port
-// is a trunk limited to the VLANs in use on its physical network, so frames
-// leave tagged with the network's VLAN and cross the physical bridge (normal
-// switching, its patch port a plain port) to the uplink unchanged. The list
-// is explicit for three reasons: VLAN 4095, the tag of quarantined ports,
-// must never leave the host; VLANs of another physical network on the same
-// integration bridge must not leak onto this one; and untagged frames (VLAN 0
-// in OVS terms) from the uplink must not enter the integration bridge. OVS
-// reads an empty trunks column as "every VLAN", so a physical network with no
-// VLAN in use gets a placeholder: one VLAN no port on the integration bridge
-// uses, which therefore carries nothing.
+//   - vlan and flat: a patch pair per network (patch.go) between the
+//     integration bridge and the operator's physical bridge of the mapped
+//     physical network (--bridge-mappings physnet1:br-phys). The integration
+//     end is an access port on the local VLAN, the physical end an access
+//     port on the provider VLAN (vlan), or a trunk of VLAN 0 alone (flat: the
+//     untagged frames of the wire, and none of its tagged ones). The patch
+//     pair translates: VLAN 101 of physnet1 and VLAN 101 of physnet2 get two
+//     local VLANs and never meet.
+//   - vxlan: one tunnel port per (network, peer host) on the integration
+//     bridge (tunnel.go), on the local VLAN.
+//   - local: the local VLAN alone.
 //
-// The datapath does not translate VLANs (Neutron's local VLANs): two physical
-// networks using the same VLAN id would merge on the integration bridge. The
-// later one is refused with a reason; "later" is whichever is not already
-// wired, and among two unwired ones the one whose name sorts last.
-//
-// The patch ports themselves (rows, healing, removal) are patch.go's.
+// A host without any bridge mapping runs standalone: its vlan and flat
+// networks stay on the integration bridge, as local ones do (a single-host
+// sandbox). With mappings, a physical network this host cannot reach must
+// not look wired.
 
 import (
 	"errors"
@@ -38,6 +32,9 @@ import (
 	"github.com/quantum-agent/quantum-agent/agent"
 	"github.com/quantum-agent/quantum-agent/ovs/vswitch"
 )
+
+// maxVNI is the largest VXLAN network identifier (24 bits).
+const maxVNI = 1<<24 - 1
 
 // validateMappings checks --bridge-mappings against the integration bridge.
 func validateMappings(mappings map[string]string, intBridge string) error {
@@ -57,85 +54,140 @@ func validateMappings(mappings map[string]string, intBridge string) error {
 	return nil
 }
 
-// physnetPlan is what one Sync decides about physical networks.
-type physnetPlan struct {
-	refused map[string]string // attachment id -> why it cannot be wired
-	trunks  map[string][]int  // mapped physnet -> VLANs its patch port trunks
+// netPlan is one network this host carries, as one Sync sees it.
+type netPlan struct {
+	id    string
+	seg   agent.Segment
+	vlan  int      // local VLAN on the integration bridge (0: none could be given)
+	peers []string // vxlan: the other hosts' VTEPs, sorted
+}
+
+// mapped reports whether the network leaves the host through a patch pair.
+func (n *netPlan) mapped(d *Datapath) bool {
+	if n.seg.Type != agent.NetworkTypeVLAN && n.seg.Type != agent.NetworkTypeFlat {
+		return false
+	}
+	_, ok := d.cfg.BridgeMappings[n.seg.PhysicalNetwork]
+	return ok
+}
+
+// networksPlan is what one Sync decides about the networks of its ports.
+type networksPlan struct {
+	refused map[string]string   // attachment id -> why it cannot be wired
+	nets    map[string]*netPlan // network id -> its plan
 }
 
 // refuse returns why w cannot be wired, or "".
-func (pp *physnetPlan) refuse(w agent.WiredPort) string { return pp.refused[w.AttachmentID] }
+func (np *networksPlan) refuse(w agent.WiredPort) string { return np.refused[w.AttachmentID] }
 
-// planPhysnets checks each desired port's segment against the mappings and
-// the other ports, and computes each mapped physical network's trunks.
-func (d *Datapath) planPhysnets(snap *snapshot, desired []agent.WiredPort) *physnetPlan {
-	pp := &physnetPlan{refused: map[string]string{}, trunks: map[string][]int{}}
-	claims := map[int]map[string][]agent.WiredPort{} // VLAN -> physnet -> ports
-	patches := map[string]string{}                   // patch port name -> physnet
-	for pn, br := range d.cfg.BridgeMappings {
-		intName, physName := patchNames(br)
-		patches[intName], patches[physName] = pn, pn
+// tag is the tag of w's VM port: its network's local VLAN, or the dead
+// VLAN while admin down.
+func (np *networksPlan) tag(w agent.WiredPort) int {
+	n := np.nets[w.NetworkID]
+	if !w.AdminUp || n == nil || !validVLAN(n.vlan) {
+		return agent.DeadVLAN
 	}
+	return n.vlan
+}
+
+// planNetworks checks each desired port's segment, gathers the networks and
+// gives each its local VLAN.
+func (d *Datapath) planNetworks(snap *snapshot, desired []agent.WiredPort) *networksPlan {
+	np := &networksPlan{refused: map[string]string{}, nets: map[string]*netPlan{}}
 	for _, w := range desired {
-		if pn, ok := patches[w.Device]; ok {
-			pp.refused[w.AttachmentID] = fmt.Sprintf("device %s is the patch port of physical network %s", w.Device, pn)
-			continue
-		}
 		if reason := d.segmentProblem(w.Segment); reason != "" {
-			pp.refused[w.AttachmentID] = reason
+			np.refused[w.AttachmentID] = reason
 			continue
 		}
-		vlan, pn := w.Segment.SegmentationID, w.Segment.PhysicalNetwork
-		if claims[vlan] == nil {
-			claims[vlan] = map[string][]agent.WiredPort{}
+		n := np.nets[w.NetworkID]
+		if n == nil {
+			n = &netPlan{id: w.NetworkID, seg: w.Segment}
+			np.nets[w.NetworkID] = n
 		}
-		claims[vlan][pn] = append(claims[vlan][pn], w)
+		if w.Segment != n.seg {
+			np.refused[w.AttachmentID] = fmt.Sprintf("network %s has segment %+v on another port of this host", w.NetworkID, n.seg)
+			continue
+		}
+		if w.Segment.Type == agent.NetworkTypeVXLAN {
+			n.peers = append(n.peers, w.Peers...)
+		}
 	}
-	used := map[int]bool{} // every VLAN anything wants or has on the integration bridge
-	for vlan, byPhysnet := range claims {
-		used[vlan] = true
-		holder := d.vlanHolder(snap, vlan, byPhysnet)
-		for pn, ws := range byPhysnet {
-			if pn != holder {
-				for _, w := range ws {
-					pp.refused[w.AttachmentID] = fmt.Sprintf("VLAN %d of physical network %s is already carried on "+
-						"bridge %s for physical network %s; the ovs datapath does not translate VLANs, so both cannot share it",
-						vlan, pn, d.cfg.Bridge, holder)
-				}
-				continue
+	own := ""
+	if d.cfg.VXLANLocalIP.IsValid() {
+		own = d.cfg.VXLANLocalIP.String()
+	}
+	for _, n := range np.nets {
+		slices.Sort(n.peers)
+		n.peers = slices.DeleteFunc(slices.Compact(n.peers), func(p string) bool { return p == own || p == "" })
+	}
+	bad := patchClashes(d, np)
+	for id := range bad {
+		delete(np.nets, id)
+	}
+	d.allocateVLANs(snap, np.nets)
+	for id, n := range np.nets {
+		if n.vlan == 0 {
+			bad[id] = fmt.Sprintf("no local VLAN left on bridge %s for network %s (4094 in use)", d.cfg.Bridge, id)
+			delete(np.nets, id)
+		}
+	}
+	infra := d.infraNames(np)
+	for _, w := range desired {
+		if _, refused := np.refused[w.AttachmentID]; refused {
+			continue
+		}
+		if reason, ok := bad[w.NetworkID]; ok {
+			np.refused[w.AttachmentID] = reason
+		} else if what, ok := infra[w.Device]; ok {
+			np.refused[w.AttachmentID] = fmt.Sprintf("device %s is the %s", w.Device, what)
+		}
+	}
+	return np
+}
+
+// infraNames names the ports the datapath itself makes (patch and tunnel
+// ports), wanted now or by any mapping: no VM device may take those names.
+func (d *Datapath) infraNames(np *networksPlan) map[string]string {
+	out := map[string]string{}
+	for pn, br := range d.cfg.BridgeMappings {
+		intName, physName := legacyPatchNames(br)
+		out[intName], out[physName] = "patch port of physical network "+pn, "patch port of physical network "+pn
+	}
+	for _, n := range np.nets {
+		if n.mapped(d) {
+			intName, physName := patchNames(n.id)
+			out[intName], out[physName] = "patch port of network "+n.id, "patch port of network "+n.id
+		}
+		for _, peer := range n.peers {
+			if name, ok := tunnelName(n.seg.SegmentationID, peer); ok {
+				out[name] = "tunnel port of network " + n.id + " to " + peer
 			}
-			if _, mapped := d.cfg.BridgeMappings[pn]; mapped {
-				pp.trunks[pn] = append(pp.trunks[pn], vlan)
-			}
 		}
 	}
-	for u := range snap.onBridge {
-		if port := snap.portByUUID[u]; port != nil && port.Tag != nil {
-			used[*port.Tag] = true
-		}
-	}
-	for _, pn := range slices.Sorted(maps.Keys(pp.trunks)) {
-		slices.Sort(pp.trunks[pn])
-	}
-	d.placeholders(snap, pp, used)
-	return pp
+	return out
 }
 
 // segmentProblem says why the ovs datapath cannot carry seg on this host.
 func (d *Datapath) segmentProblem(seg agent.Segment) string {
 	switch seg.Type {
 	case agent.NetworkTypeVLAN:
+		if !validVLAN(seg.SegmentationID) {
+			return fmt.Sprintf("VLAN %d is not a usable VLAN id (1..4094)", seg.SegmentationID)
+		}
 	case agent.NetworkTypeFlat:
-		return "flat networks are not carried by the ovs datapath yet"
+	case agent.NetworkTypeLocal:
+		return ""
+	case agent.NetworkTypeVXLAN:
+		switch {
+		case seg.SegmentationID < 1 || seg.SegmentationID > maxVNI:
+			return fmt.Sprintf("VNI %d is not a usable VXLAN network identifier (1..%d)", seg.SegmentationID, maxVNI)
+		case !d.cfg.VXLANLocalIP.IsValid():
+			return fmt.Sprintf("host %s has no VXLAN tunnel endpoint (--vxlan-local-ip)", d.cfg.Host)
+		}
+		return ""
 	default:
-		return fmt.Sprintf("network type %q is not carried by the ovs datapath yet; use a vlan network", seg.Type)
+		return fmt.Sprintf("network type %q is not carried by the ovs datapath", seg.Type)
 	}
-	if seg.SegmentationID < 1 || seg.SegmentationID > 4094 {
-		return fmt.Sprintf("VLAN %d is not a usable VLAN id (1..4094)", seg.SegmentationID)
-	}
-	// Without any mapping the host runs standalone: VLANs stay on the
-	// integration bridge (a single-host sandbox). With mappings, a
-	// physical network this host cannot reach must not look wired.
 	if len(d.cfg.BridgeMappings) > 0 {
 		if _, ok := d.cfg.BridgeMappings[seg.PhysicalNetwork]; !ok {
 			return fmt.Sprintf("physical network %q has no bridge mapping on host %s (--bridge-mappings)",
@@ -145,86 +197,16 @@ func (d *Datapath) segmentProblem(seg agent.Segment) string {
 	return ""
 }
 
-// vlanHolder picks which physical network keeps vlan when several want it:
-// the one whose port is already wired with that tag, so that traffic already
-// flowing is never the one cut; else the first by name.
-func (d *Datapath) vlanHolder(snap *snapshot, vlan int, byPhysnet map[string][]agent.WiredPort) string {
-	names := slices.Sorted(maps.Keys(byPhysnet))
-	for _, pn := range names {
-		for _, w := range byPhysnet[pn] {
-			port := snap.portByName[w.Device]
-			if snap.owned(port, d.cfg.Host) && port.Tag != nil && *port.Tag == vlan &&
-				port.ExternalIDs[networkKey] == w.NetworkID {
-				return pn
-			}
-		}
-	}
-	return names[0]
-}
-
-// placeholders gives every mapped physical network with no VLAN in use one
-// VLAN that nothing on the integration bridge uses (see the file comment),
-// keeping its current one when still free so that an idle Sync writes nothing.
-func (d *Datapath) placeholders(snap *snapshot, pp *physnetPlan, used map[int]bool) {
-	for _, vlans := range pp.trunks {
-		for _, v := range vlans {
-			used[v] = true
-		}
-	}
-	for _, pn := range slices.Sorted(maps.Keys(d.cfg.BridgeMappings)) {
-		if len(pp.trunks[pn]) > 0 {
-			continue
-		}
-		intName, _ := patchNames(d.cfg.BridgeMappings[pn])
-		if cur := snap.portByName[intName]; cur != nil && len(cur.Trunks) == 1 && validVLAN(cur.Trunks[0]) && !used[cur.Trunks[0]] {
-			pp.trunks[pn] = []int{cur.Trunks[0]}
-			used[cur.Trunks[0]] = true
-			continue
-		}
-		for v := 4094; v >= 1; v-- {
-			if !used[v] {
-				pp.trunks[pn] = []int{v}
-				used[v] = true
-				break
-			}
-		}
-	}
-}
-
 func validVLAN(v int) bool { return v >= 1 && v <= 4094 }
 
-// idleTrunks is what a patch port created at Start trunks, before any Sync
-// knows the ports: a placeholder chosen as in placeholders.
-func (d *Datapath) idleTrunks(snap *snapshot) map[string][]int {
-	pp := &physnetPlan{trunks: map[string][]int{}}
-	used := map[int]bool{}
-	for _, port := range snap.portByName {
-		if port.Tag != nil {
-			used[*port.Tag] = true
-		}
-		for _, v := range port.Trunks {
-			used[v] = true
-		}
-	}
-	d.placeholders(snap, pp, used)
-	return pp.trunks
-}
-
 // physnetDown says, per mapped physical network, why its ports cannot pass
-// traffic beyond this host right now (the operator's part is missing or in
-// the way), or nothing when they can.
+// traffic beyond this host right now (the operator's bridge is missing), or
+// nothing when they can.
 func (d *Datapath) physnetDown(snap *snapshot) map[string]string {
 	out := map[string]string{}
 	for pn, br := range d.cfg.BridgeMappings {
-		intName, physName := patchNames(br)
-		phys := snap.bridgeByName[br]
-		switch {
-		case phys == nil:
+		if snap.bridgeByName[br] == nil {
 			out[pn] = fmt.Sprintf("physical bridge %s for %s does not exist", br, pn)
-		case snap.portByName[intName] != nil && !snap.owned(snap.portByName[intName], d.cfg.Host):
-			out[pn] = fmt.Sprintf("port %s for %s exists but is not owned by quantum-agent", intName, pn)
-		case snap.portByName[physName] != nil && !d.ownedOn(snap, phys, snap.portByName[physName]):
-			out[pn] = fmt.Sprintf("port %s for %s exists but is not owned by quantum-agent on bridge %s", physName, pn, br)
 		}
 	}
 	return out
@@ -241,19 +223,18 @@ func (d *Datapath) physnetProblem(snap *snapshot) error {
 }
 
 // ownedOn reports whether port is on bridge br and carries our marker.
-func (d *Datapath) ownedOn(snap *snapshot, br *vswitch.Bridge, port *vswitch.Port) bool {
+func (d *Datapath) ownedOn(br *vswitch.Bridge, port *vswitch.Port) bool {
 	return port != nil && br != nil && slices.Contains(br.Ports, port.UUID) && port.ExternalIDs[ownerKey] == d.cfg.Host
 }
 
-// physnetStates turns UP into DOWN for the ports of a physical network whose
-// bridge is missing: they are wired, and pass traffic on this host, but
-// reach nothing beyond it. DOWN rather than FAILED because the operator's
-// fix (creating the bridge) is picked up without touching the attachment.
-func (d *Datapath) physnetStates(snap *snapshot, desired []agent.WiredPort, states []agent.PortState) []agent.PortState {
+// networkStates turns UP into DOWN for the ports of a network that is wired
+// on this host but reaches nothing beyond it: its physical bridge is
+// missing, its patch port is someone else's, or one of its tunnels has no
+// route to its peer (PROVISIONING while those ports are still being made).
+// DOWN rather than FAILED because the operator's fix is picked up without
+// touching the attachment.
+func (d *Datapath) networkStates(snap *snapshot, desired []agent.WiredPort, np *networksPlan, states []agent.PortState) []agent.PortState {
 	down := d.physnetDown(snap)
-	if len(down) == 0 {
-		return states
-	}
 	byID := make(map[string]agent.WiredPort, len(desired))
 	for _, w := range desired {
 		byID[w.AttachmentID] = w
@@ -262,8 +243,22 @@ func (d *Datapath) physnetStates(snap *snapshot, desired []agent.WiredPort, stat
 		if st.Status != agent.StatusUp {
 			continue
 		}
-		if reason, ok := down[byID[st.AttachmentID].Segment.PhysicalNetwork]; ok {
-			states[i].Status, states[i].Reason = agent.StatusDown, reason
+		w := byID[st.AttachmentID]
+		n := np.nets[w.NetworkID]
+		if n == nil {
+			continue
+		}
+		var status, reason string
+		switch {
+		case n.mapped(d) && down[n.seg.PhysicalNetwork] != "":
+			status, reason = agent.StatusDown, down[n.seg.PhysicalNetwork]
+		case n.mapped(d):
+			status, reason = d.patchProblem(snap, n)
+		case n.seg.Type == agent.NetworkTypeVXLAN:
+			status, reason = d.tunnelProblem(snap, n)
+		}
+		if status != "" {
+			states[i].Status, states[i].Reason = status, reason
 		}
 	}
 	return states

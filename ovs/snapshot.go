@@ -101,6 +101,13 @@ func (s *snapshot) bridgeProblem(name string) error {
 		return nil // vswitchd will create the local port; nothing known to be wrong
 	}
 	if local.Error != nil && *local.Error != "" {
+		if s.bridge.DatapathType == "" || s.bridge.DatapathType == DatapathSystem {
+			// The usual cause: no openvswitch kernel module, or no
+			// ovs-vswitchd managing the kernel datapath.
+			return fmt.Errorf("integration bridge %s has no working datapath: %s; the system datapath needs the "+
+				"openvswitch kernel module loaded (modprobe openvswitch) and a running openvswitch-switch (ovs-vswitchd), "+
+				"or use --ovs-datapath-type netdev", name, *local.Error)
+		}
 		return fmt.Errorf("integration bridge %s has no working datapath: %s", name, *local.Error)
 	}
 	if local.Ofport != nil && *local.Ofport == -1 {

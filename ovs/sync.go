@@ -27,6 +27,7 @@ type plan struct {
 	addPorts []string          // named UUIDs of new ports, inserted into Bridge.ports
 	delPorts []string          // UUIDs of owned ports no longer desired
 	failed   map[string]string // attachment id -> reason it cannot be wired
+	nets     *networksPlan     // the networks of the desired ports
 	created  []string          // devices created, for the log
 	updated  []string          // devices updated, for the log
 	// reconfigure: the transaction changes columns ovs-vswitchd does not
@@ -73,14 +74,14 @@ func (d *Datapath) Sync(ctx context.Context, desired []agent.WiredPort) ([]agent
 			return nil, fmt.Errorf("sync %d ports: %w", len(desired), err)
 		}
 	}
-	return d.physnetStates(snap, desired, d.states(snap, desired, p.failed)), nil
+	return d.networkStates(snap, desired, p.nets, d.states(snap, desired, p.failed)), nil
 }
 
 // plan computes the operations that make the owned ports match desired.
 func (d *Datapath) plan(snap *snapshot, desired []agent.WiredPort) (*plan, error) {
-	p := &plan{failed: map[string]string{}}
-	// Segment checks and physical network trunks: physnet.go.
-	phys := d.planPhysnets(snap, desired)
+	// Segment checks and local VLANs: physnet.go, localvlan.go.
+	nets := d.planNetworks(snap, desired)
+	p := &plan{failed: map[string]string{}, nets: nets}
 	wanted := make(map[string]string, len(desired)) // device -> attachment id
 	for i, w := range desired {
 		if other, dup := wanted[w.Device]; dup {
@@ -91,7 +92,7 @@ func (d *Datapath) plan(snap *snapshot, desired []agent.WiredPort) (*plan, error
 			p.failed[w.AttachmentID] = fmt.Sprintf("device %q cannot be plugged into bridge %s", w.Device, d.cfg.Bridge)
 			continue
 		}
-		if reason := phys.refuse(w); reason != "" {
+		if reason := nets.refuse(w); reason != "" {
 			p.failed[w.AttachmentID] = reason
 			continue
 		}
@@ -99,32 +100,39 @@ func (d *Datapath) plan(snap *snapshot, desired []agent.WiredPort) (*plan, error
 		existing := snap.portByName[w.Device]
 		switch {
 		case existing == nil && snap.ifByName[w.Device] == nil:
-			d.planCreate(p, i, w)
+			d.planCreate(p, i, w, nets.tag(w))
 		case !snap.owned(existing, d.cfg.Host):
 			p.failed[w.AttachmentID] = fmt.Sprintf("device %s is already on bridge port not owned by quantum-agent", w.Device)
 		default:
-			if err := d.planUpdate(p, snap, existing, w); err != nil {
+			if err := d.planUpdate(p, snap, existing, w, nets.tag(w)); err != nil {
 				return nil, err
 			}
 		}
 	}
-	otherDB := 0
+	kept := 0
 	for u := range snap.onBridge {
 		port := snap.portByUUID[u]
-		if port == nil || !snap.owned(port, d.cfg.Host) || port.Name == d.cfg.Bridge || port.ExternalIDs[physnetKey] != "" {
-			continue // patch ports are planPatches' business
+		if port == nil || !snap.owned(port, d.cfg.Host) || port.Name == d.cfg.Bridge ||
+			port.ExternalIDs[physnetKey] != "" || port.ExternalIDs[tunnelPeerKey] != "" {
+			continue // patch and tunnel ports are planPatches' and planTunnels' business
 		}
 		if _, keep := wanted[port.Name]; keep {
 			continue
 		}
-		if id := port.ExternalIDs[dbIDKey]; id != "" && d.cfg.QuantumDBID != "" && id != d.cfg.QuantumDBID {
-			otherDB++ // wired from another Quantum DB: not ours to collect
+		if d.otherDB(port) {
+			kept++ // wired from another Quantum DB: not ours to collect
 			continue
 		}
 		p.delPorts = append(p.delPorts, port.UUID)
 	}
-	d.otherDBPorts.Store(int64(otherDB))
-	if err := d.planPatches(p, snap, phys); err != nil {
+	d.otherDBPorts.Store(int64(kept))
+	if err := d.planPatches(p, snap, nets); err != nil {
+		return nil, err
+	}
+	if err := d.planTunnels(p, snap, nets); err != nil {
+		return nil, err
+	}
+	if err := d.planLocalPort(p, snap); err != nil {
 		return nil, err
 	}
 	if err := d.planBridgePorts(p, snap.bridge); err != nil {
@@ -140,13 +148,13 @@ func (d *Datapath) plan(snap *snapshot, desired []agent.WiredPort) (*plan, error
 	return p, nil
 }
 
-func (d *Datapath) planCreate(p *plan, i int, w agent.WiredPort) {
+func (d *Datapath) planCreate(p *plan, i int, w agent.WiredPort, tag int) {
 	iface := &vswitch.Interface{
 		UUID:        fmt.Sprintf("iface%d", i),
 		Name:        w.Device,
 		ExternalIDs: d.ifaceExternalIDs(nil, w),
 	}
-	v := portVLAN(w)
+	v := portVLAN(tag)
 	port := &vswitch.Port{
 		UUID:        fmt.Sprintf("port%d", i),
 		Name:        w.Device,
@@ -163,14 +171,14 @@ func (d *Datapath) planCreate(p *plan, i int, w agent.WiredPort) {
 	p.created = append(p.created, w.Device)
 }
 
-func (d *Datapath) planUpdate(p *plan, snap *snapshot, port *vswitch.Port, w agent.WiredPort) error {
+func (d *Datapath) planUpdate(p *plan, snap *snapshot, port *vswitch.Port, w agent.WiredPort, tag int) error {
 	iface := snap.portInterface(port, w.Device)
 	if iface == nil {
 		p.failed[w.AttachmentID] = fmt.Sprintf("port %s has no interface %s", w.Device, w.Device)
 		return nil
 	}
 	changed := false
-	v := portVLAN(w)
+	v := portVLAN(tag)
 	ids := d.portExternalIDs(port.ExternalIDs, w)
 	tagged := port.Tag != nil && *port.Tag == v.tag
 	quietSame := port.VLANMode != nil && *port.VLANMode == v.mode && slices.Equal(port.Trunks, v.trunks) && port.Protected == v.protected
@@ -230,15 +238,6 @@ func (d *Datapath) planBridgePorts(p *plan, br *vswitch.Bridge) error {
 	return nil
 }
 
-// portTag is the local VLAN a port gets: DeadVLAN while admin down or
-// without a usable tag.
-func portTag(w agent.WiredPort) int {
-	if !w.AdminUp || w.VLAN < 1 || w.VLAN > 4094 {
-		return agent.DeadVLAN
-	}
-	return w.VLAN
-}
-
 // vlanConfig is a VM port's whole VLAN configuration.
 type vlanConfig struct {
 	tag       int
@@ -247,15 +246,16 @@ type vlanConfig struct {
 	protected bool
 }
 
-// portVLAN is set in the transaction that creates the port, so it never
+// portVLAN, for a VM port on tag (its network's local VLAN, or DeadVLAN:
+// networksPlan.tag), is set in the transaction that creates the port, so it never
 // exists untagged: an access port (OVS drops any tagged frame the VM sends,
 // so it cannot hop VLANs) on its tag. A quarantined port also has trunks
 // limited to the dead VLAN, so that even a hand-made switch to trunk mode
 // carries nothing, and is protected: NORMAL switching treats VLAN 4095 like
 // any other, so without it two quarantined ports would reach each other
 // (measured); protected ports never forward to one another.
-func portVLAN(w agent.WiredPort) vlanConfig {
-	v := vlanConfig{tag: portTag(w), mode: vswitch.PortVLANModeAccess}
+func portVLAN(tag int) vlanConfig {
+	v := vlanConfig{tag: tag, mode: vswitch.PortVLANModeAccess}
 	if v.tag == agent.DeadVLAN {
 		v.trunks, v.protected = []int{agent.DeadVLAN}, true
 	}

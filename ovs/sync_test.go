@@ -185,10 +185,19 @@ func vlanSegment(vlan int) agent.Segment {
 	return agent.Segment{Type: agent.NetworkTypeVLAN, PhysicalNetwork: "physnet1", SegmentationID: vlan}
 }
 
+// netOf names the vlan network of VLAN vlan in the tests.
+func netOf(vlan int) string { return fmt.Sprintf("net-%d", vlan) }
+
+// onVLAN moves w to the vlan network of VLAN vlan.
+func onVLAN(w agent.WiredPort, vlan int) agent.WiredPort {
+	w.VLAN, w.Segment, w.NetworkID = vlan, vlanSegment(vlan), netOf(vlan)
+	return w
+}
+
 func wired(n int, vlan int) agent.WiredPort {
 	id := string(rune('a' + n))
 	return agent.WiredPort{
-		AttachmentID: "att-" + id, PortID: "port-" + id, NetworkID: "net-1",
+		AttachmentID: "att-" + id, PortID: "port-" + id, NetworkID: netOf(vlan),
 		Device: "tap" + id, MAC: "fa:16:3e:00:00:0" + id, VMID: "vm-" + id,
 		VLAN: vlan, AdminUp: true, Segment: vlanSegment(vlan),
 	}
@@ -269,12 +278,13 @@ func TestSyncCreatesUpdatesDeletes(t *testing.T) {
 	}
 	ports := f.ports(t)
 	wantTags := map[string]int{"tapa": 101, "tapb": 101, "tapc": agent.DeadVLAN}
+	wantNets := map[string]string{"tapa": netOf(101), "tapb": netOf(101), "tapc": netOf(102)}
 	for dev, tag := range wantTags {
 		p, ok := ports[dev]
 		if !ok || p.Tag == nil || *p.Tag != tag {
 			t.Fatalf("port %s = %+v, want tag %d", dev, p, tag)
 		}
-		if p.ExternalIDs[ownerKey] != "hv1" || p.ExternalIDs[portIDKey] == "" || p.ExternalIDs[networkKey] != "net-1" {
+		if p.ExternalIDs[ownerKey] != "hv1" || p.ExternalIDs[portIDKey] == "" || p.ExternalIDs[networkKey] != wantNets[dev] {
 			t.Errorf("port %s external_ids = %v", dev, p.ExternalIDs)
 		}
 	}
@@ -295,7 +305,7 @@ func TestSyncCreatesUpdatesDeletes(t *testing.T) {
 	}
 
 	// Change a tag, admin-up c, drop b: one transaction.
-	a.VLAN = 103
+	a = onVLAN(a, 103)
 	c.AdminUp = true
 	tx = d.transactions.Load()
 	syncOK(t, d, a, c)
@@ -425,6 +435,22 @@ func TestReadyReportsBrokenDatapath(t *testing.T) {
 	}
 }
 
+// TestReadyNamesTheKernelModule: on the system datapath, a br-int that
+// ovs-vswitchd could not open usually means no openvswitch kernel module
+// or no running openvswitch-switch; Ready says so.
+func TestReadyNamesTheKernelModule(t *testing.T) {
+	f := startFakeOVS(t)
+	d := startDatapath(t, f, DatapathSystem)
+	f.setInterface(t, "br-int", -1, "could not open network device br-int (Address family not supported by protocol)", "")
+	testutil.Eventually(t, "Ready to fail", testWait, func() bool { return d.Ready() != nil })
+	err := d.Ready()
+	for _, want := range []string{"Address family not supported", "openvswitch kernel module", "openvswitch-switch"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Ready = %v, want it to mention %q", err, want)
+		}
+	}
+}
+
 func TestSyncThousandPortsOneTransaction(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow with -short")
@@ -434,7 +460,7 @@ func TestSyncThousandPortsOneTransaction(t *testing.T) {
 	desired := make([]agent.WiredPort, 1000)
 	for i := range desired {
 		desired[i] = agent.WiredPort{
-			AttachmentID: fmt.Sprintf("att-%d", i), PortID: fmt.Sprintf("port-%d", i), NetworkID: "net",
+			AttachmentID: fmt.Sprintf("att-%d", i), PortID: fmt.Sprintf("port-%d", i), NetworkID: netOf(100 + i%10),
 			Device: fmt.Sprintf("tap%d", i), VLAN: 100 + i%10, AdminUp: true, Segment: vlanSegment(100 + i%10),
 		}
 	}

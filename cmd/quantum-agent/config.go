@@ -30,7 +30,7 @@ type config struct {
 	VLANRanges        []agent.VLANRange
 	BridgeMappings    map[string]string
 	InterfaceMappings map[string]string
-	VXLANLocalIP      netip.Addr // linuxbridge: this host's VTEP; invalid when unset
+	VXLANLocalIP      netip.Addr // this host's VTEP (both datapaths); invalid when unset
 	Host              string
 	MetricsListen     string
 	ConfigFile        string
@@ -116,7 +116,7 @@ func declareFlags(fs *flag.FlagSet, c *config, text *flagText) {
 	fs.StringVar(&text.vlanRanges, "network-vlan-ranges", "physnet1:100:199", "VLAN pools, `PHYSNET:MIN:MAX[,...]` (Neutron's network_vlan_ranges)")
 	fs.StringVar(&text.bridgeMappings, "bridge-mappings", "", "OVS physical bridges, `PHYSNET:BRIDGE[,...]`")
 	fs.StringVar(&text.ifaceMappings, "interface-mappings", "", "Linux bridge uplinks, `PHYSNET:INTERFACE[,...]`")
-	fs.StringVar(&text.vxlanLocalIP, "vxlan-local-ip", "", "this host's VXLAN tunnel endpoint, an IPv4 `address` on the underlay (linuxbridge; empty: no vxlan networks)")
+	fs.StringVar(&text.vxlanLocalIP, "vxlan-local-ip", "", "this host's VXLAN tunnel endpoint, an IPv4 `address` on the underlay (ovs: on an OVS internal port of a netdev bridge; empty: no vxlan networks)")
 	fs.StringVar(&c.Host, "host", "", "this hypervisor's `name` (default: the hostname)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "127.0.0.1:9697", "`address` for /metrics, /healthz, /readyz (empty: off)")
 	fs.StringVar(&c.ConfigFile, "config", "", "TOML configuration `file` (keys: the flag names with _ for -); flags override it; read again on SIGHUP")

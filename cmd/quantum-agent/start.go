@@ -121,7 +121,8 @@ func (d *daemon) startDatapath(ctx context.Context, quantumDBID string) (agent.D
 	// libovsdb_log_level reaches them alike.
 	dp, err := ovs.New(ovs.Config{OVSDB: d.cfg.OVSDB, Bridge: d.cfg.IntegrationBridge,
 		DatapathType: d.cfg.OVSDatapathType, Host: d.cfg.Host, LibLogger: d.libLog,
-		BridgeMappings: d.cfg.BridgeMappings, QuantumDBID: quantumDBID, Panics: d.panics}, d.log.With("component", "ovs"))
+		BridgeMappings: d.cfg.BridgeMappings, VXLANLocalIP: d.cfg.VXLANLocalIP, QuantumDBID: quantumDBID,
+		Panics: d.panics}, d.log.With("component", "ovs"))
 	if err != nil {
 		return nil, err
 	}
