@@ -28,11 +28,6 @@ import (
 // agent's unit may have: 3.0 and below is systemd's "OK" level.
 const maxExposure = 3.0
 
-// units are the systemd units the package ships, in systemd/.
-func units() []string {
-	return []string{"quantum-agent.service", "quantum-agent.socket", "quantum-ovsdb.service"}
-}
-
 // require skips the test when a tool it needs is missing or it is not root
 // (when root is true), and fails instead under CI=true: CI installs them all.
 func require(t *testing.T, root bool, tools ...string) {
