@@ -320,6 +320,17 @@ step_convert() {
 
 step_purge() {
 	. "$state"
+	# operations.md's Remove section: a remove stops the units and keeps the
+	# configuration, the Quantum DB and the group...
+	apt remove quantum-agent
+	test "$(dpkg-query -W -f '${db:Status-Status}' quantum-agent)" = config-files
+	test ! -e /usr/bin/quantum-agent
+	not systemctl is-active -q quantum-agent.service
+	not systemctl is-active -q quantum-ovsdb.service
+	test -f /etc/quantum-agent/agent.conf
+	test -f /var/lib/quantum/quantum.db
+	getent group quantum
+	# ...and the purge deletes them.
 	bash -eux "$lib/doc-purge.sh"
 	st=$(dpkg-query -W -f '${db:Status-Status}' quantum-agent 2>/dev/null || true)
 	test -z "$st" -o "$st" = not-installed
