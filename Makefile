@@ -6,7 +6,9 @@
 
 GO        ?= go
 BIN       ?= bin
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The package version (packaging/version.sh: the VERSION file and git), which --version of
+# both binaries prints too; `make deb` builds the package of that version.
+VERSION   ?= $(shell packaging/version.sh)
 LDFLAGS   ?= -X main.version=$(VERSION)
 TESTFLAGS ?= -race -count=1 -timeout 20m
 FUZZ_PKGS ?= ./api/...
@@ -136,7 +138,9 @@ run-clean:
 
 # The Debian package: binaries, systemd units, schema, default config, man pages, built
 # with dpkg-deb alone. packaging/packaging_test.go (part of make test) builds it too and
-# checks it with lintian, systemd-analyze, dpkg -i and dpkg --purge.
+# checks it with lintian and systemd-analyze; packaging/boot_test.go installs, operates,
+# upgrades and purges it in a throwaway Debian booted with systemd-nspawn (never on the
+# machine running the tests).
 deb:
 	GO='$(GO)' VERSION='$(VERSION)' packaging/build-deb.sh
 

@@ -5,8 +5,8 @@
 # Environment:
 #   GO           the go command (default: go)
 #   DIST         output directory (default: dist)
-#   VERSION      what the binaries report (default: git describe --tags --always --dirty)
-#   DEB_VERSION  the package version (default: derived from VERSION, see deb_version)
+#   VERSION      the package version, which the binaries' --version prints too
+#                (default: packaging/version.sh, from the VERSION file and git)
 #   DEB_ARCH     Debian architecture to build for (default: this machine's)
 set -eu
 
@@ -15,38 +15,16 @@ cd "$root"
 
 GO=${GO:-go}
 DIST=${DIST:-dist}
-VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo unknown)}
+VERSION=${VERSION:-$(packaging/version.sh)}
 DEB_ARCH=${DEB_ARCH:-$(dpkg --print-architecture)}
-
-# deb_version maps git describe output to a Debian version that sorts right:
-#   v1.2.3                 -> 1.2.3-1
-#   v1.2.3-4-gabc1234      -> 1.2.3+git4.abc1234-1     (after the tag)
-#   abc1234 (no tag yet)   -> 0.1.0~git29.abc1234-1    (before the first release, whose number
-#                             comes from cmd/quantum-agent/main.go; 29 = commits so far)
-# A -dirty suffix becomes +dirty.
-deb_version() {
-	d=$1
-	dirty=
-	case $d in *-dirty) d=${d%-dirty} dirty=+dirty ;; esac
-	d=${d#v}
-	if printf '%s\n' "$d" | grep -Eq '^[0-9][0-9.]*-[0-9]+-g[0-9a-f]+$'; then
-		hash=${d##*-g}
-		rest=${d%-g*}
-		n=${rest##*-}
-		tag=${rest%-*}
-		v="$tag+git$n.$hash"
-	elif printf '%s\n' "$d" | grep -Eq '^[0-9][0-9.]*$'; then
-		v=$d
-	elif printf '%s\n' "$d" | grep -Eq '^[0-9a-f]+$'; then
-		base=$(sed -n 's/^var version = "\([0-9.]*\).*"$/\1/p' cmd/quantum-agent/main.go)
-		n=$(git rev-list --count HEAD 2>/dev/null || echo 0)
-		v="${base:-0.0.0}~git$n.$d"
-	else
-		# A tag that is not a version: keep only what a Debian version may hold.
-		v="0.0.0~$(printf '%s' "$d" | tr -c 'A-Za-z0-9.+~' '.')"
-	fi
-	echo "$v$dirty-1"
-}
+# A Debian version needs its revision: what we build is always revision 1.
+case $VERSION in *-*) ;; *) VERSION=$VERSION-1 ;; esac
+if ! dpkg --validate-version "$VERSION" 2>/dev/null; then
+	echo "build-deb: VERSION '$VERSION' is not a Debian version" >&2
+	exit 1
+fi
+# For the changelog: which tree this was built from.
+DESCRIBE=$(git describe --tags --always --dirty 2>/dev/null || echo unknown)
 
 go_arch() {
 	case $1 in
@@ -58,7 +36,6 @@ go_arch() {
 	esac
 }
 
-DEB_VERSION=${DEB_VERSION:-$(deb_version "$VERSION")}
 GOARCH=$(go_arch "$DEB_ARCH")
 GOARM=
 case $DEB_ARCH in armhf) GOARM=7 ;; armel) GOARM=5 ;; esac
@@ -66,7 +43,7 @@ case $DEB_ARCH in armhf) GOARM=7 ;; armel) GOARM=5 ;; esac
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 export SOURCE_DATE_EPOCH
 
-name=quantum-agent_${DEB_VERSION}_${DEB_ARCH}
+name=quantum-agent_${VERSION}_${DEB_ARCH}
 stage=$DIST/stage/$name
 rm -rf "$stage"
 mkdir -p "$stage/DEBIAN"
@@ -76,8 +53,9 @@ dir() { install -d -m 0755 "$stage/$1"; }
 file() { install -D -m "$1" "$2" "$stage/$3"; }
 gz() { gzip -9n -c "$1" >"$stage/$2" && chmod 0644 "$stage/$2"; }
 
-echo "build-deb: $name (binaries report $VERSION)"
+echo "build-deb: $name (from $DESCRIBE)"
 
+# The same -X main.version as `make build`: --version prints the package version.
 # Pure Go (no cgo): the binaries need no shared library, so Depends lists only what the
 # maintainer scripts and the Quantum DB unit run. Position-independent, so the kernel can
 # place them anywhere (ASLR); that also makes them ordinary dynamic ELF files to lintian
@@ -125,7 +103,7 @@ for f in README.md docs/*.md; do
 		file 0644 "$f" "$doc/$b"
 	fi
 done
-sed -e "s/@VERSION@/$DEB_VERSION/" -e "s/@DESCRIBE@/$VERSION/" \
+sed -e "s/@VERSION@/$VERSION/" -e "s/@DESCRIBE@/$DESCRIBE/" \
 	-e "s/@DATE@/$(date -u -R -d "@$SOURCE_DATE_EPOCH")/" \
 	packaging/debian/changelog.in >"$DIST/stage/changelog"
 gz "$DIST/stage/changelog" "$doc/changelog.Debian.gz"
@@ -158,7 +136,7 @@ done
 install -m 0644 packaging/debian/conffiles "$stage/DEBIAN/conffiles"
 file 0644 packaging/debian/lintian-overrides usr/share/lintian/overrides/quantum-agent
 size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
-sed -e "s/@VERSION@/$DEB_VERSION/" -e "s/@ARCH@/$DEB_ARCH/" -e "s/@SIZE@/$size/" \
+sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$DEB_ARCH/" -e "s/@SIZE@/$size/" \
 	packaging/debian/control.in >"$stage/DEBIAN/control"
 (cd "$stage" && find . -path ./DEBIAN -prune -o -type f -printf '%P\n' | LC_ALL=C sort |
 	xargs md5sum) >"$stage/DEBIAN/md5sums"

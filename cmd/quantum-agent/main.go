@@ -14,8 +14,9 @@ import (
 	"syscall"
 )
 
-// version is set at build time: -ldflags "-X main.version=1.2.3".
-var version = "0.1.0-dev"
+// version is set at build time: -ldflags "-X main.version=1.2.3-1", the package version
+// (the Makefile and packaging/build-deb.sh take it from packaging/version.sh).
+var version = "0.0.0-dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

@@ -6,12 +6,17 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
 func main() {
+	if wantsVersion(os.Args[1:]) {
+		fmt.Println("quantumctl", version)
+		return
+	}
 	// Ctrl-C cancels the request in flight instead of killing mid-write.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
