@@ -128,8 +128,8 @@ func (m *Metrics) WatchConnection(ctx context.Context, database string, connecte
 	}
 }
 
-// stateCollector computes the state gauges at scrape time from the store's
-// cache: nothing to keep in step, and a scrape costs one cache walk.
+// stateCollector reports the state gauges at scrape time from the counts
+// the store keeps from its cache's events (Counts): a scrape walks no rows.
 type stateCollector struct {
 	agent                        *Agent
 	networks, ports, attachments *prometheus.Desc
@@ -145,7 +145,7 @@ func NewStateCollector(a *Agent) prometheus.Collector {
 		networks: prometheus.NewDesc(metricPrefix+"networks",
 			"Networks in the Quantum DB.", nil, nil),
 		ports: prometheus.NewDesc(metricPrefix+"ports",
-			"Ports in the Quantum DB by op-status.", []string{"status"}, nil),
+			"Ports of this agent's host's attachments by op-status.", []string{"status"}, nil),
 		attachments: prometheus.NewDesc(metricPrefix+"attachments",
 			"Attachments of this agent's host by status.", []string{"status"}, nil),
 		vlanPoolSize: prometheus.NewDesc(metricPrefix+"vlan_pool_size",

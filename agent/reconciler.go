@@ -144,45 +144,60 @@ func (r *Reconciler) LastPass() time.Time {
 const passTimeout = 30 * time.Second
 
 // pass runs one reconcile: desired from the DB → datapath → status back.
+// Everything it reads is in the cache, which holds this host's attachments
+// and no other host's: its cost follows this host, not the fleet.
 func (r *Reconciler) pass(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, passTimeout)
 	defer cancel()
-	snap, err := r.store.snapshot(ctx)
+	nets, err := r.store.listNetworks(ctx)
 	if err != nil {
 		return err
 	}
-	desired := r.desired(snap)
-	r.fillPeers(ctx, snap, desired)
+	atts, err := r.store.attachmentsOn(ctx, r.host)
+	if err != nil {
+		return err
+	}
+	if r.host == r.store.host {
+		r.store.tally.recount(nets, atts)
+	}
+	repair, err := r.store.missingAdminStates(ctx, atts)
+	if err != nil {
+		return err
+	}
+	desired := r.desired(nets, atts, repair)
+	r.fillPeers(ctx, desired)
 	states, err := r.dp.Sync(ctx, desired)
 	if err != nil {
 		return fmt.Errorf("datapath sync of %d ports: %w", len(desired), err)
 	}
-	return r.writeStatus(ctx, snap, states)
+	if err := r.writeStatus(ctx, atts, states, repair); err != nil {
+		return err
+	}
+	return r.publishNetworks(ctx, nets, atts)
 }
 
-// desired builds this host's wired ports from a snapshot. Which segment
-// types a datapath can carry is the datapath's business: it reports FAILED,
-// with the reason, for what it cannot.
-func (r *Reconciler) desired(snap snapshot) []WiredPort {
-	nets := make(map[string]qdb.Network, len(snap.networks))
-	for _, n := range snap.networks {
+// desired builds this host's wired ports from its attachments. The port's
+// admin state is the copy on the attachment, or, for one written without it
+// (by an agent of schema 1.2.0), what repair read from the port. Which
+// segment types a datapath can carry is the datapath's business: it reports
+// FAILED, with the reason, for what it cannot.
+func (r *Reconciler) desired(networks []qdb.Network, atts []qdb.Attachment, repair map[string]string) []WiredPort {
+	nets := make(map[string]qdb.Network, len(networks))
+	for _, n := range networks {
 		nets[n.UUID] = n
 	}
-	ports := make(map[string]qdb.Port, len(snap.ports))
-	for _, p := range snap.ports {
-		ports[p.UUID] = p
-	}
-	var out []WiredPort
-	for _, a := range snap.attachments {
-		if a.Host != r.host {
-			continue
-		}
-		n, p := nets[a.Network], ports[a.Port]
+	out := make([]WiredPort, 0, len(atts))
+	for _, a := range atts {
+		n := nets[a.Network]
 		seg := Segment{Type: n.NetworkType, PhysicalNetwork: n.PhysicalNetwork, SegmentationID: n.SegmentationID}
+		admin := repair[a.Port]
+		if a.AdminState != nil {
+			admin = *a.AdminState
+		}
 		wp := WiredPort{
 			AttachmentID: a.InterfaceID, PortID: a.Port, NetworkID: a.Network,
 			Device: a.Device, MAC: a.MAC, VMID: a.VmID, Segment: seg,
-			AdminUp: p.AdminState == PortActive,
+			AdminUp: admin == PortActive,
 		}
 		switch {
 		case !wp.AdminUp:
@@ -195,10 +210,11 @@ func (r *Reconciler) desired(snap snapshot) []WiredPort {
 	return out
 }
 
-// writeStatus stores the states that changed, in one transaction.
-func (r *Reconciler) writeStatus(ctx context.Context, snap snapshot, states []PortState) error {
-	byIface := make(map[string]qdb.Attachment, len(snap.attachments))
-	for _, a := range snap.attachments {
+// writeStatus stores, in one transaction, the states that changed and the
+// admin states repair found for attachments that had none.
+func (r *Reconciler) writeStatus(ctx context.Context, atts []qdb.Attachment, states []PortState, repair map[string]string) error {
+	byIface := make(map[string]qdb.Attachment, len(atts))
+	for _, a := range atts {
 		byIface[a.InterfaceID] = a
 	}
 	var ops []ovsdb.Operation
@@ -213,6 +229,14 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap snapshot, states []Po
 		}
 		r.log.Info("attachment status", "attachment", a.InterfaceID, "port", a.Port, "device", a.Device, "status", st.Status, "reason", st.Reason)
 	}
+	for _, a := range atts {
+		if state, ok := repair[a.Port]; ok && a.AdminState == nil {
+			var err error
+			if ops, err = r.store.setAdminStateOps(ops, a.UUID, state); err != nil {
+				return err
+			}
+		}
+	}
 	if len(ops) == 0 {
 		return nil
 	}
@@ -224,22 +248,28 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap snapshot, states []Po
 }
 
 // fillPeers sets the Peers of this host's VXLAN ports: the VTEPs of the
-// other hosts that have attachments on the same network. Hosts without a
-// Chassis row or VTEP address are left out (they cannot terminate tunnels).
-func (r *Reconciler) fillPeers(ctx context.Context, snap snapshot, desired []WiredPort) {
+// other hosts whose Chassis row lists the network (each host's reconciler
+// keeps its own list: publishNetworks). Hosts without a VTEP address are
+// left out (they cannot terminate tunnels).
+func (r *Reconciler) fillPeers(ctx context.Context, desired []WiredPort) {
 	chassis, err := r.store.listChassis(ctx)
 	if err != nil {
 		r.log.Warn("cannot read Chassis rows; VXLAN ports get no peers this pass", "err", err)
 		return
 	}
-	vtep := make(map[string]string, len(chassis))
+	own := ""
 	for _, c := range chassis {
-		vtep[c.Name] = c.VtepIP
+		if c.Name == r.host {
+			own = c.VtepIP
+		}
 	}
 	peers := map[string][]string{} // network -> VTEPs of other hosts
-	for _, a := range snap.attachments {
-		if ip := vtep[a.Host]; a.Host != r.host && ip != "" && ip != vtep[r.host] {
-			peers[a.Network] = append(peers[a.Network], ip)
+	for _, c := range chassis {
+		if c.Name == r.host || c.VtepIP == "" || c.VtepIP == own {
+			continue
+		}
+		for _, n := range c.Networks {
+			peers[n] = append(peers[n], c.VtepIP)
 		}
 	}
 	for n, ips := range peers {
@@ -251,4 +281,39 @@ func (r *Reconciler) fillPeers(ctx context.Context, snap snapshot, desired []Wir
 			desired[i].Peers = peers[desired[i].NetworkID]
 		}
 	}
+}
+
+// publishNetworks keeps this host's Chassis row listing the VXLAN networks
+// it has attachments on, which is how the other hosts find their tunnel
+// peers without reading every attachment. One small write when the list
+// changes, none otherwise; nothing for a host without a Chassis row (no
+// VTEP: nobody tunnels to it). Only VXLAN networks: other segment types
+// need no peers, so a host joining them changes no row other agents monitor.
+func (r *Reconciler) publishNetworks(ctx context.Context, networks []qdb.Network, atts []qdb.Attachment) error {
+	have, err := r.store.chassisNamed(ctx, r.host)
+	if err != nil || have == nil {
+		return err
+	}
+	vxlan := make(map[string]bool, len(networks))
+	for _, n := range networks {
+		vxlan[n.UUID] = n.NetworkType == NetworkTypeVXLAN
+	}
+	var want []string
+	for _, a := range atts {
+		if vxlan[a.Network] {
+			want = append(want, a.Network)
+		}
+	}
+	slices.Sort(want)
+	want = slices.Compact(want)
+	got := slices.Sorted(slices.Values(have.Networks))
+	if slices.Equal(want, got) {
+		return nil
+	}
+	ops, err := r.store.setChassisNetworksOps(nil, have.UUID, want)
+	if err != nil {
+		return err
+	}
+	_, err = r.store.transact(ctx, ops)
+	return err
 }

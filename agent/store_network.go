@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
@@ -20,16 +19,14 @@ func (s *Store) renameNetworkOps(ops []ovsdb.Operation, netID, name string) ([]o
 	return s.updateOps(ops, "build network update", row, &row.Name)
 }
 
-// deleteNetworkOps appends the deletes of the network's ports (as the cache
-// knows them) and then of the network itself, the last operation. An
-// attachment made meanwhile still references the network, and the DB
-// refuses the whole transaction.
+// deleteNetworkOps appends the delete of the network's ports (a condition
+// the server evaluates: they are not in the cache) and then of the network
+// itself, the last operation. An attachment made meanwhile still references
+// the network, and the DB refuses the whole transaction.
 func (s *Store) deleteNetworkOps(ops []ovsdb.Operation, netID string) ([]ovsdb.Operation, error) {
-	portOps, err := s.client.WhereCache(func(p *qdb.Port) bool { return p.Network == netID }).Delete()
-	if err != nil {
-		return ops, fmt.Errorf("build port deletes: %w", err)
-	}
-	return s.deleteOps(append(ops, portOps...), "build network delete", &qdb.Network{UUID: netID})
+	ops = append(ops, ovsdb.Operation{Op: ovsdb.OperationDelete, Table: qdb.PortTable,
+		Where: []ovsdb.Condition{eq("network", ovsdb.UUID{GoUUID: netID})}})
+	return s.deleteOps(ops, "build network delete", &qdb.Network{UUID: netID})
 }
 
 // listNetworks returns every network of every tenant, from the cache.
