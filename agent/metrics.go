@@ -22,7 +22,7 @@ const metricPrefix = "quantum_agent_"
 // histograms. A nil *Metrics is valid and records nothing, so code paths
 // and tests without metrics need no checks.
 type Metrics struct {
-	passes       prometheus.Counter
+	passes       *prometheus.CounterVec // by trigger
 	passErrors   prometheus.Counter
 	passDuration prometheus.Histogram
 	plugToUp     prometheus.Histogram
@@ -33,10 +33,10 @@ type Metrics struct {
 // NewMetrics creates the metrics and registers them on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		passes: prometheus.NewCounter(prometheus.CounterOpts{
+		passes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: metricPrefix + "reconcile_passes_total",
-			Help: "Reconcile passes run (desired state from the Quantum DB handed to the datapath).",
-		}),
+			Help: "Reconcile passes run (desired state from the Quantum DB handed to the datapath), by what triggered them.",
+		}, []string{"trigger"}),
 		passErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: metricPrefix + "reconcile_errors_total",
 			Help: "Reconcile passes that failed (they are retried with backoff).",
@@ -60,16 +60,29 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Times the OVSDB connection came back after being lost, per database.",
 		}, []string{"database"}),
 	}
+	for _, t := range []string{TriggerQuantumDB, TriggerDatapath, TriggerResync, TriggerRetry} {
+		m.passes.WithLabelValues(t) // every series from the start, at 0
+	}
 	reg.MustRegister(m.passes, m.passErrors, m.passDuration, m.plugToUp, m.dbConnected, m.dbReconnects)
 	return m
 }
 
-// observePass records one reconcile pass.
-func (m *Metrics) observePass(d time.Duration, err error) {
+// What triggered a reconcile pass (the trigger label of the passes counter):
+// a change in this host's view of the Quantum DB, a change the datapath saw,
+// the periodic resync (and the first pass), or the retry of a failed pass.
+const (
+	TriggerQuantumDB = "quantum-db"
+	TriggerDatapath  = "datapath"
+	TriggerResync    = "resync"
+	TriggerRetry     = "retry"
+)
+
+// observePass records one reconcile pass and what triggered it.
+func (m *Metrics) observePass(trigger string, d time.Duration, err error) {
 	if m == nil {
 		return
 	}
-	m.passes.Inc()
+	m.passes.WithLabelValues(trigger).Inc()
 	m.passDuration.Observe(d.Seconds())
 	if err != nil {
 		m.passErrors.Inc()

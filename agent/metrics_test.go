@@ -84,8 +84,8 @@ quantum_agent_vlan_pool_size{physical_network="physnet1"} 100
 				switch {
 				case met.GetHistogram() != nil:
 					got[mf.GetName()] = float64(met.GetHistogram().GetSampleCount())
-				case met.GetCounter() != nil:
-					got[mf.GetName()] = met.GetCounter().GetValue()
+				case met.GetCounter() != nil: // summed over labels (trigger)
+					got[mf.GetName()] += met.GetCounter().GetValue()
 				case met.GetGauge() != nil && mf.GetName() == "quantum_agent_ovsdb_connected":
 					got[mf.GetName()] = met.GetGauge().GetValue()
 				}
@@ -105,6 +105,23 @@ quantum_agent_vlan_pool_size{physical_network="physnet1"} 100
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
+	}
+	byTrigger := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "quantum_agent_reconcile_passes_total" {
+			continue
+		}
+		for _, met := range mf.GetMetric() {
+			for _, l := range met.GetLabel() {
+				if l.GetName() == "trigger" {
+					byTrigger[l.GetValue()] = met.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	// The first pass counts as a resync; the plug woke at least one more.
+	if len(byTrigger) != 4 || byTrigger["resync"] < 1 || byTrigger["quantum-db"] < 1 {
+		t.Errorf("reconcile passes by trigger = %v; want all four triggers, resync and quantum-db ≥ 1", byTrigger)
 	}
 	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
 	if err != nil {

@@ -55,14 +55,20 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	retry := time.NewTimer(0) // the first pass runs at once
 	defer retry.Stop()
 	backoff := 100 * time.Millisecond
+	retryAs := TriggerResync // the timer's first firing is the first pass, a full one
 	for {
+		var trigger string
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-r.store.Changes():
+			trigger = TriggerQuantumDB
 		case <-r.dp.Changes():
+			trigger = TriggerDatapath
 		case <-ticker.C:
+			trigger = TriggerResync
 		case <-retry.C:
+			trigger = retryAs
 		case <-sweep.C:
 			r.sweepIdempotencyKeys(ctx)
 			continue
@@ -70,8 +76,8 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		start := time.Now()
 		// A panic in a library under the pass (libovsdb, netlink) fails the
 		// pass, which is retried like any other failure.
-		err := guard.Call(r.log, r.store.panics, "reconciler", func() error { return r.pass(ctx) })
-		r.metrics.observePass(time.Since(start), err)
+		err := guard.Call(r.log, r.store.panics, "reconciler", func() error { return r.pass(ctx, trigger == TriggerResync) })
+		r.metrics.observePass(trigger, time.Since(start), err)
 		r.record(err)
 		if err == nil {
 			backoff = 100 * time.Millisecond
@@ -82,6 +88,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		}
 		r.log.Warn("reconcile pass failed; retrying", "err", err, "retry_in", backoff)
 		retry.Reset(backoff)
+		retryAs = TriggerRetry
 		backoff = min(backoff*2, 10*time.Second)
 	}
 }
@@ -145,8 +152,12 @@ const passTimeout = 30 * time.Second
 
 // pass runs one reconcile: desired from the DB → datapath → status back.
 // Everything it reads is in the cache, which holds this host's attachments
-// and no other host's: its cost follows this host, not the fleet.
-func (r *Reconciler) pass(ctx context.Context) error {
+// and no other host's: its cost follows this host, not the fleet. A resync
+// (full) also reads the admin state of every port of this host from the
+// ports themselves, and repairs the attachments' copies that differ: a
+// change made through an agent of schema 1.2.0, which updates only the
+// port, reaches the wire then.
+func (r *Reconciler) pass(ctx context.Context, full bool) error {
 	ctx, cancel := context.WithTimeout(ctx, passTimeout)
 	defer cancel()
 	nets, err := r.store.listNetworks(ctx)
@@ -160,7 +171,7 @@ func (r *Reconciler) pass(ctx context.Context) error {
 	if r.host == r.store.host {
 		r.store.tally.recount(nets, atts)
 	}
-	repair, err := r.store.missingAdminStates(ctx, atts)
+	repair, err := r.store.portAdminStates(ctx, atts, full)
 	if err != nil {
 		return err
 	}
@@ -177,8 +188,9 @@ func (r *Reconciler) pass(ctx context.Context) error {
 }
 
 // desired builds this host's wired ports from its attachments. The port's
-// admin state is the copy on the attachment, or, for one written without it
-// (by an agent of schema 1.2.0), what repair read from the port. Which
+// admin state is what repair read from the port, where it did (attachments
+// written by an agent of schema 1.2.0, without the copy; every one on a
+// resync), else the copy on the attachment. Which
 // segment types a datapath can carry is the datapath's business: it reports
 // FAILED, with the reason, for what it cannot.
 func (r *Reconciler) desired(networks []qdb.Network, atts []qdb.Attachment, repair map[string]string) []WiredPort {
@@ -190,8 +202,8 @@ func (r *Reconciler) desired(networks []qdb.Network, atts []qdb.Attachment, repa
 	for _, a := range atts {
 		n := nets[a.Network]
 		seg := Segment{Type: n.NetworkType, PhysicalNetwork: n.PhysicalNetwork, SegmentationID: n.SegmentationID}
-		admin := repair[a.Port]
-		if a.AdminState != nil {
+		admin, ok := repair[a.Port]
+		if !ok && a.AdminState != nil {
 			admin = *a.AdminState
 		}
 		wp := WiredPort{
@@ -211,7 +223,7 @@ func (r *Reconciler) desired(networks []qdb.Network, atts []qdb.Attachment, repa
 }
 
 // writeStatus stores, in one transaction, the states that changed and the
-// admin states repair found for attachments that had none.
+// admin states repair read that the attachments' copies lack.
 func (r *Reconciler) writeStatus(ctx context.Context, atts []qdb.Attachment, states []PortState, repair map[string]string) error {
 	byIface := make(map[string]qdb.Attachment, len(atts))
 	for _, a := range atts {
@@ -230,7 +242,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, atts []qdb.Attachment, sta
 		r.log.Info("attachment status", "attachment", a.InterfaceID, "port", a.Port, "device", a.Device, "status", st.Status, "reason", st.Reason)
 	}
 	for _, a := range atts {
-		if state, ok := repair[a.Port]; ok && a.AdminState == nil {
+		if state, ok := repair[a.Port]; ok && (a.AdminState == nil || *a.AdminState != state) {
 			var err error
 			if ops, err = r.store.setAdminStateOps(ops, a.UUID, state); err != nil {
 				return err

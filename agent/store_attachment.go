@@ -31,14 +31,14 @@ func (s *Store) setAdminStateOps(ops []ovsdb.Operation, attUUID, state string) (
 	return s.updateOps(ops, "build admin state update", row, &row.AdminState)
 }
 
-// missingAdminStates reads, in one transaction, the admin state of the
-// ports of the attachments that carry none (plugged by an agent of schema
-// 1.2.0, which does not write it), by port id. Nothing to read: no
-// transaction.
-func (s *Store) missingAdminStates(ctx context.Context, atts []qdb.Attachment) (map[string]string, error) {
+// portAdminStates reads, in one transaction of selects by UUID, the admin
+// state of the ports of the attachments that carry none (plugged by an agent
+// of schema 1.2.0, which does not write it), or of all when all, by port
+// id. Nothing to read: no transaction.
+func (s *Store) portAdminStates(ctx context.Context, atts []qdb.Attachment, all bool) (map[string]string, error) {
 	var ops []ovsdb.Operation
 	for _, a := range atts {
-		if a.AdminState == nil {
+		if all || a.AdminState == nil {
 			op := selectOp(qdb.PortTable, uuidEq(a.Port))
 			op.Columns = []string{"_uuid", "admin_state"}
 			ops = append(ops, op)

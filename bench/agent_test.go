@@ -155,9 +155,9 @@ func (s *agentSetup) reconcileStats() (passes, seconds float64) {
 		if _, err := fmt.Sscan(val, &v); err != nil {
 			continue
 		}
-		switch name {
-		case "quantum_agent_reconcile_passes_total":
-			passes = v
+		switch base, _, _ := strings.Cut(name, "{"); base {
+		case "quantum_agent_reconcile_passes_total": // summed over its trigger label
+			passes += v
 		case "quantum_agent_reconcile_pass_duration_seconds_sum":
 			seconds = v
 		}

@@ -240,7 +240,7 @@ func TestMetricsReadyzAndStatus(t *testing.T) {
 		`quantum_agent_ovsdb_connected{database="open_vswitch"} 1`,
 		`quantum_agent_api_requests_total{code="204",method="PUT",route="/v1.1/tenants/{tenant}/networks/{net}/ports/{port}/attachment"} 1`,
 		`quantum_agent_api_request_duration_seconds_bucket{method="POST",route="/v1.1/tenants/{tenant}/networks",le="+Inf"} 1`,
-		`quantum_agent_reconcile_passes_total `,
+		`quantum_agent_reconcile_passes_total{trigger="resync"} `,
 		`quantum_agent_reconcile_pass_duration_seconds_count `,
 		`quantum_agent_reconcile_errors_total `,
 		`process_resident_memory_bytes `,
