@@ -115,7 +115,7 @@ func (a *Agent) plug(ctx context.Context, tenant, netID, portID string, spec Att
 		if att != nil {
 			return portInUse(portID, att.InterfaceID)
 		}
-		ops, err := a.plugOps(nil, spec, p, k)
+		ops, err := a.plugOps(nil, spec, p, false, k)
 		if err != nil {
 			return err
 		}
@@ -133,13 +133,18 @@ func (a *Agent) plug(ctx context.Context, tenant, netID, portID string, spec Att
 // check that that state still holds when the transaction commits (a
 // concurrent SetPortState would otherwise leave the copy stale); p out of
 // its network's free ports; and k's record.
-func (a *Agent) plugOps(ops []ovsdb.Operation, spec AttachmentSpec, p qdb.Port, k keyed) ([]ovsdb.Operation, error) {
+// A port inserted by the same transaction (isNew) needs neither.
+func (a *Agent) plugOps(ops []ovsdb.Operation, spec AttachmentSpec, p qdb.Port, isNew bool, k keyed) ([]ovsdb.Operation, error) {
 	ops, err := a.store.insertAttachmentOps(ops, a.attachmentRow(spec, p.UUID, p.Network, p.AdminState))
 	if err != nil {
 		return ops, err
 	}
-	ops = append(ops, adminStateHolds(p.UUID, p.AdminState))
-	ops = freePortOps(ops, p.Network, p.UUID, false)
+	if !isNew {
+		ops = append(ops, adminStateHolds(p.UUID, p.AdminState))
+		if p.AdminState == PortActive { // DOWN ports are never in free_ports
+			ops = freePortOps(ops, p.Network, p.UUID, false)
+		}
+	}
 	return a.store.insertKeyOps(ops, k, p.UUID)
 }
 
@@ -265,7 +270,7 @@ func (a *Agent) plugIntoNetworkOnce(ctx context.Context, tenant, netID string, s
 			return Port{}, err
 		}
 	}
-	if ops, err = a.plugOps(ops, spec, port, k); err != nil {
+	if ops, err = a.plugOps(ops, spec, port, free == "", k); err != nil {
 		return Port{}, err
 	}
 	if _, err := a.store.transact(ctx, ops); err != nil {
