@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -62,6 +64,11 @@ type StoreConfig struct {
 	// Host is the agent's --host: the cache holds this host's attachments
 	// and its Host row, not those of other hosts.
 	Host string
+	// AnyMember lets the client stay on any remote that answers instead of
+	// seeking the Raft leader: right for relays and followers, which forward
+	// writes to the leader (the barrier keeps read-your-writes). Either way
+	// the client starts at a remote chosen by a hash of Host (spread).
+	AnyMember bool
 	// Logger for libovsdb itself; it logs every transaction at debug, so it
 	// gets its own handler (and level) from the caller.
 	LibLogger *slog.Logger
@@ -98,11 +105,12 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 	// and libovsdb's own check is what panics with "send on closed channel"
 	// when a connection drops under a transaction (its traffic channel).
 	opts := []client.Option{
-		client.WithLeaderOnly(true),
+		client.WithLeaderOnly(!cfg.AnyMember),
 		client.WithReconnect(10*time.Second, bo),
 		client.WithLogger(&lr),
 	}
-	for _, ep := range cfg.Endpoints {
+	endpoints := spread(cfg.Endpoints, cfg.Host)
+	for _, ep := range endpoints {
 		opts = append(opts, client.WithEndpoint(ep))
 	}
 	c, err := client.NewOVSDBClient(dbModel, opts...)
@@ -112,7 +120,7 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 	s := &Store{
 		client: c,
 		conn: dbconn.New(c, dbconn.Config{
-			Name: "quantum", Endpoints: cfg.Endpoints, Log: log, Panics: cfg.Panics,
+			Name: "quantum", Endpoints: endpoints, Log: log, Panics: cfg.Panics,
 			ProbeInterval: cfg.ProbeInterval, ProbeTimeout: cfg.ProbeTimeout,
 		}),
 		log:       log,
@@ -124,6 +132,9 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 		tally:     newTally(cfg.Host),
 	}
 	if err := s.conn.Connect(ctx); err != nil {
+		if mismatch := schemaMismatch(ctx, endpoints, err); mismatch != nil {
+			return nil, mismatch
+		}
 		return nil, unavailable(fmt.Errorf("connect to Quantum DB %s: %w", strings.Join(cfg.Endpoints, ","), err))
 	}
 	// The cache exists once connected; handlers go on before the monitor
@@ -153,6 +164,23 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 	s.conn.Start()
 	return s, nil
 }
+
+// spread rotates endpoints to start at one chosen by a hash of host: the
+// client connects to its first reachable endpoint, so without this every
+// agent would sit on the first relay (or reach the leader through the first
+// member). The order after it is kept, for failover.
+func spread(endpoints []string, host string) []string {
+	if len(endpoints) < 2 {
+		return endpoints
+	}
+	h := fnv.New32a()
+	h.Write([]byte(host))
+	i := int(h.Sum32() % uint32(len(endpoints)))
+	return append(slices.Clone(endpoints[i:]), endpoints[:i]...)
+}
+
+// CurrentEndpoint is the remote the client is connected to now.
+func (s *Store) CurrentEndpoint() string { return s.client.CurrentEndpoint() }
 
 // newMonitor asks only for what does not grow with the fleet's activity:
 // every Network (without free_ports, which every plug changes) and Chassis
