@@ -93,7 +93,7 @@ func (m *Metrics) observePass(trigger string, d time.Duration, err error) {
 // UP for the first time: from no status or PROVISIONING. (An attachment that
 // comes back UP after DOWN or FAILED is a recovery, not a plug.) prev holds
 // the rows as they were before the pass wrote the new states.
-func (m *Metrics) observeUp(prev map[string]qdb.Attachment, states []PortState) {
+func (m *Metrics) observeUp(prev map[string]*qdb.Attachment, states []PortState) {
 	if m == nil {
 		return
 	}

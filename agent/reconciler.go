@@ -225,9 +225,9 @@ func (r *Reconciler) desired(networks []qdb.Network, atts []qdb.Attachment, repa
 // writeStatus stores, in one transaction, the states that changed and the
 // admin states repair read that the attachments' copies lack.
 func (r *Reconciler) writeStatus(ctx context.Context, atts []qdb.Attachment, states []PortState, repair map[string]string) error {
-	byIface := make(map[string]qdb.Attachment, len(atts))
-	for _, a := range atts {
-		byIface[a.InterfaceID] = a
+	byIface := make(map[string]*qdb.Attachment, len(atts)) // pointers: no second copy of every row
+	for i := range atts {
+		byIface[atts[i].InterfaceID] = &atts[i]
 	}
 	var ops []ovsdb.Operation
 	for _, st := range states {

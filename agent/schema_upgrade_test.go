@@ -193,7 +193,7 @@ func (o old120) plug(netID, iface, host string) string {
 	return portID
 }
 
-func mustCreate(t *testing.T, c client.Client, m model.Model) []ovsdb.Operation {
+func mustCreate(t testing.TB, c client.Client, m model.Model) []ovsdb.Operation {
 	t.Helper()
 	ops, err := c.Create(m)
 	if err != nil {

@@ -191,11 +191,15 @@ func (s *Store) CurrentEndpoint() string { return s.client.CurrentEndpoint() }
 // read with selects when a request needs them (store_read.go).
 func newMonitor(c client.Client, host string) *client.Monitor {
 	net, att, h := &qdb.Network{}, &qdb.Attachment{}, &qdb.Host{}
+	// Only the columns the agent reads (external_ids of neither table is
+	// read): less to receive and to keep per row.
 	return c.NewMonitor(
 		client.WithTable(net, &net.TenantID, &net.Name, &net.NetworkType, &net.PhysicalNetwork,
-			&net.SegmentationID, &net.SegmentKey, &net.ExternalIDs, &net.CreatedAt),
+			&net.SegmentationID, &net.SegmentKey, &net.CreatedAt),
 		client.WithTable(&qdb.Chassis{}),
-		client.WithConditionalTable(att, []model.Condition{{Field: &att.Host, Function: ovsdb.ConditionEqual, Value: host}}),
+		client.WithConditionalTable(att, []model.Condition{{Field: &att.Host, Function: ovsdb.ConditionEqual, Value: host}},
+			&att.InterfaceID, &att.Port, &att.Network, &att.Host, &att.Device, &att.MAC, &att.VmID,
+			&att.Status, &att.Reason, &att.CreatedAt, &att.AdminState),
 		client.WithConditionalTable(h, []model.Condition{{Field: &h.Name, Function: ovsdb.ConditionEqual, Value: host}}),
 	)
 }
