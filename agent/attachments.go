@@ -96,24 +96,15 @@ func (a *Agent) keyedPlug(ctx context.Context, tenant, netID, portID string, spe
 // replayPlug answers a retried plug: 204, nothing to rebuild.
 func replayPlug(string) (struct{}, error) { return struct{}{}, nil }
 
+// plug inserts the attachment without looking for one first: the schema's
+// unique indexes refuse a clash, and only then does plugConflict read what
+// it clashed with. So a plug costs a select by UUID and one transaction,
+// and no scan of the attachments on the server.
 func (a *Agent) plug(ctx context.Context, tenant, netID, portID string, spec AttachmentSpec, k keyed) error {
 	for attempt := 0; attempt < 8; attempt++ {
-		p, att, err := a.store.port(ctx, tenant, netID, portID)
+		p, err := a.store.portRow(ctx, tenant, netID, portID)
 		if err != nil {
 			return err
-		}
-		// The plug-order rules (API.md): the id plugged anywhere, this port
-		// included, is alreadyAttached; the port holding another id is portInUse.
-		if att != nil && att.InterfaceID == spec.ID {
-			return alreadyAttached(spec.ID, att.Port)
-		}
-		if other, err := a.store.attachmentByInterface(ctx, spec.ID); err != nil {
-			return err
-		} else if other != nil {
-			return alreadyAttached(spec.ID, other.Port)
-		}
-		if att != nil {
-			return portInUse(portID, att.InterfaceID)
 		}
 		ops, err := a.plugOps(nil, spec, p, false, k)
 		if err != nil {
@@ -123,9 +114,30 @@ func (a *Agent) plug(ctx context.Context, tenant, netID, portID string, spec Att
 		if isStaleAdminState(err) {
 			continue // the port's admin state changed since it was read: read it again
 		}
-		return a.plugError(err, spec.ID, netID, portID)
+		return a.plugConflict(ctx, err, spec.ID, netID, portID)
 	}
 	return newError(KindUnavailable, nil, "port %s keeps changing: try again", portID)
+}
+
+// plugConflict turns a plug's failure into the API's error, by the
+// plug-order rules (API.md): the id plugged anywhere, this port included,
+// is alreadyAttached; the port holding another id is portInUse. Which index
+// the DB names is not enough (both clash when the id is in this very port),
+// so it reads what is plugged.
+func (a *Agent) plugConflict(ctx context.Context, err error, ifaceID, netID, portID string) error {
+	on := constraintOn(err)
+	if on != "interface_id" && on != "port" {
+		return a.plugError(err, ifaceID, netID, portID)
+	}
+	if att, rerr := a.store.attachmentByInterface(ctx, ifaceID); rerr == nil && att != nil {
+		return alreadyAttached(ifaceID, att.Port)
+	}
+	if on == "port" {
+		if att, rerr := a.store.attachmentOn(ctx, portID); rerr == nil && att != nil {
+			return portInUse(portID, att.InterfaceID)
+		}
+	}
+	return a.plugError(err, ifaceID, netID, portID)
 }
 
 // plugOps are the operations of plugging spec into port p (as read): the
@@ -252,12 +264,9 @@ func (a *Agent) plugIntoNetworkOnce(ctx context.Context, tenant, netID string, s
 	if _, err := a.store.network(ctx, tenant, netID); err != nil {
 		return Port{}, err
 	}
-	free, plugged, err := a.store.freePortFor(ctx, netID, spec.ID)
+	free, err := a.store.freePort(ctx, netID)
 	if err != nil {
 		return Port{}, err
-	}
-	if plugged != nil {
-		return Port{}, alreadyAttached(spec.ID, plugged.Port)
 	}
 	port := qdb.Port{UUID: free, Network: netID, TenantID: tenant, AdminState: PortActive}
 	var ops []ovsdb.Operation
@@ -274,7 +283,7 @@ func (a *Agent) plugIntoNetworkOnce(ctx context.Context, tenant, netID string, s
 		return Port{}, err
 	}
 	if _, err := a.store.transact(ctx, ops); err != nil {
-		err = a.plugError(err, spec.ID, netID, port.UUID)
+		err = a.plugConflict(ctx, err, spec.ID, netID, port.UUID)
 		if free != "" && (isStaleAdminState(err) || KindOf(err) == KindPortInUse || KindOf(err) == KindPortNotFound) {
 			a.store.dropFreePort(ctx, netID, free)
 			return Port{}, portInUse(free, "")

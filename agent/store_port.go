@@ -76,29 +76,22 @@ func isStaleAdminState(err error) bool {
 	return errors.As(err, &timedOut)
 }
 
-// freePortFor returns one of the network's free ports ("" when it has none)
-// and where ifaceID is plugged already (nil: nowhere), in one transaction.
-// It picks at random among the free ports, so that concurrent plugs into
-// one network do not all race for the same port.
-func (s *Store) freePortFor(ctx context.Context, netID, ifaceID string) (string, *qdb.Attachment, error) {
-	nets := selectOp(qdb.NetworkTable, uuidEq(netID))
-	nets.Columns = []string{"free_ports"}
-	res, err := s.read(ctx, nets, selectOp(qdb.AttachmentTable, eq("interface_id", ifaceID)))
+// freePort returns one of the network's free ports ("" when it has none): a
+// select by the network's UUID. It picks at random among them, so that
+// concurrent plugs into one network do not all race for the same port.
+func (s *Store) freePort(ctx context.Context, netID string) (string, error) {
+	op := selectOp(qdb.NetworkTable, uuidEq(netID))
+	op.Columns = []string{"free_ports"}
+	res, err := s.read(ctx, op)
 	if err != nil {
-		return "", nil, err
-	}
-	if atts, err := decodeRows[qdb.Attachment](s, res[1].Rows); err != nil || len(atts) > 0 {
-		if err != nil {
-			return "", nil, err
-		}
-		return "", &atts[0], nil
+		return "", err
 	}
 	rows, err := decodeRows[qdb.Network](s, res[0].Rows)
 	if err != nil || len(rows) == 0 || len(rows[0].FreePorts) == 0 {
-		return "", nil, err
+		return "", err
 	}
 	free := rows[0].FreePorts
-	return free[rand.IntN(len(free))], nil, nil
+	return free[rand.IntN(len(free))], nil
 }
 
 // dropFreePort takes a port that is not free out of the network's set. No

@@ -81,34 +81,64 @@ func (s *Store) network(ctx context.Context, tenant, id string) (qdb.Network, er
 // port returns the port of the tenant's network and the attachment plugged
 // into it (nil: none), or the right not-found: one select transaction.
 func (s *Store) port(ctx context.Context, tenant, netID, portID string) (qdb.Port, *qdb.Attachment, error) {
-	if _, err := s.network(ctx, tenant, netID); err != nil {
-		return qdb.Port{}, nil, err
-	}
-	if uuid.Validate(portID) != nil {
-		return qdb.Port{}, nil, portNotFound(netID, portID)
-	}
-	res, err := s.read(ctx, selectOp(qdb.PortTable, uuidEq(portID)),
-		selectOp(qdb.AttachmentTable, eq("port", ovsdb.UUID{GoUUID: portID})))
+	res, err := s.readPort(ctx, tenant, netID, portID, selectOp(qdb.AttachmentTable, eq("port", ovsdb.UUID{GoUUID: portID})))
 	if err != nil {
 		return qdb.Port{}, nil, err
 	}
-	ports, err := decodeRows[qdb.Port](s, res[0].Rows)
+	p, err := decodePort(s, res[0], netID, portID)
 	if err != nil {
-		return qdb.Port{}, nil, err
-	}
-	if len(ports) != 1 || ports[0].Network != netID {
-		return qdb.Port{}, nil, portNotFound(netID, portID)
+		return p, nil, err
 	}
 	atts, err := decodeRows[qdb.Attachment](s, res[1].Rows)
 	if err != nil || len(atts) == 0 {
-		return ports[0], nil, err
+		return p, nil, err
 	}
-	return ports[0], &atts[0], nil
+	return p, &atts[0], nil
+}
+
+// portRow returns the port of the tenant's network alone: a select by UUID,
+// which the server answers without a scan (a plug needs no more: the
+// unique indexes tell what it clashes with).
+func (s *Store) portRow(ctx context.Context, tenant, netID, portID string) (qdb.Port, error) {
+	res, err := s.readPort(ctx, tenant, netID, portID)
+	if err != nil {
+		return qdb.Port{}, err
+	}
+	return decodePort(s, res[0], netID, portID)
+}
+
+// readPort checks the network and selects the port by UUID, with more
+// selects in the same transaction.
+func (s *Store) readPort(ctx context.Context, tenant, netID, portID string, more ...ovsdb.Operation) ([]ovsdb.OperationResult, error) {
+	if _, err := s.network(ctx, tenant, netID); err != nil {
+		return nil, err
+	}
+	if uuid.Validate(portID) != nil {
+		return nil, portNotFound(netID, portID)
+	}
+	return s.read(ctx, append([]ovsdb.Operation{selectOp(qdb.PortTable, uuidEq(portID))}, more...)...)
+}
+
+func decodePort(s *Store, res ovsdb.OperationResult, netID, portID string) (qdb.Port, error) {
+	ports, err := decodeRows[qdb.Port](s, res.Rows)
+	if err != nil {
+		return qdb.Port{}, err
+	}
+	if len(ports) != 1 || ports[0].Network != netID {
+		return qdb.Port{}, portNotFound(netID, portID)
+	}
+	return ports[0], nil
 }
 
 // attachmentByInterface finds where an interface id is plugged, if anywhere.
 func (s *Store) attachmentByInterface(ctx context.Context, ifaceID string) (*qdb.Attachment, error) {
-	res, err := s.read(ctx, selectOp(qdb.AttachmentTable, eq("interface_id", ifaceID)))
+	return s.attachmentWhere(ctx, eq("interface_id", ifaceID))
+}
+
+// attachmentWhere returns the attachment matching a condition on one of the
+// unique columns (interface_id, port), if any.
+func (s *Store) attachmentWhere(ctx context.Context, cond ovsdb.Condition) (*qdb.Attachment, error) {
+	res, err := s.read(ctx, selectOp(qdb.AttachmentTable, cond))
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +147,11 @@ func (s *Store) attachmentByInterface(ctx context.Context, ifaceID string) (*qdb
 		return nil, err
 	}
 	return &atts[0], nil
+}
+
+// attachmentOn returns the attachment plugged into the port, if any.
+func (s *Store) attachmentOn(ctx context.Context, portID string) (*qdb.Attachment, error) {
+	return s.attachmentWhere(ctx, eq("port", ovsdb.UUID{GoUUID: portID}))
 }
 
 // networkContents are the ports and attachments of some networks, read in
