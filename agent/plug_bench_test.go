@@ -11,15 +11,19 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/agent"
 	"github.com/quantum-agent/quantum-agent/agent/agenttest"
+	"github.com/quantum-agent/quantum-agent/internal/testbed"
 )
 
 // BenchmarkPlugIntoNetwork is the cost of one plug into a network that
-// already has size plugged ports (in-process server: its work counts too).
-// It uses only the Service API, so it runs unchanged on older builds.
+// already has size plugged ports. On the in-process server (default) its
+// work counts too, and its reference tracking grows with the rows that
+// reference the network; QA_BENCH_SERVER=ovsdb-server (root) uses a real
+// server, so allocs/op are the agent's alone. It uses only the Service API,
+// so it runs unchanged on older builds.
 func BenchmarkPlugIntoNetwork(b *testing.B) {
 	for _, size := range benchSizes() {
 		b.Run(fmt.Sprintf("ports=%d", size), func(b *testing.B) {
-			a := agenttest.New(b, agenttest.DefaultConfig())
+			a := agenttest.NewAt(b, benchServer(b), agenttest.DefaultConfig())
 			c := context.Background()
 			n, err := a.CreateNetwork(c, "t", agent.NetworkSpec{Name: "big"})
 			if err != nil {
@@ -71,4 +75,12 @@ func benchSizes() []int {
 		return []int{n}
 	}
 	return []int{100, 10000}
+}
+
+func benchServer(b *testing.B) string {
+	if os.Getenv("QA_BENCH_SERVER") == "ovsdb-server" {
+		testbed.RequireRoot(b)
+		return testbed.StartQuantumDB(b)
+	}
+	return agenttest.StartServer(b)
 }
