@@ -14,17 +14,15 @@ import (
 // it (given by a provider request or allocated from the VLAN pools).
 
 func (a *Agent) ListNetworks(ctx context.Context, tenant string, withPorts bool) ([]Network, error) {
-	nets, err := a.store.listNetworks(ctx)
+	nets, err := a.store.tenantNetworks(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
 	var out []Network
 	var ids []string
 	for _, n := range nets {
-		if n.TenantID == tenant {
-			out = append(out, toNetwork(n))
-			ids = append(ids, n.UUID)
-		}
+		out = append(out, toNetwork(n))
+		ids = append(ids, n.UUID)
 	}
 	if withPorts {
 		c, err := a.store.contentsOf(ctx, ids...)

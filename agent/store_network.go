@@ -37,3 +37,36 @@ func (s *Store) listNetworks(ctx context.Context) ([]qdb.Network, error) {
 	}
 	return nets, nil
 }
+
+// networkColumns are the columns of a network a request shows: not
+// free_ports, which may be long and is nobody's business but
+// PlugIntoNetwork's.
+var networkColumns = []string{"_uuid", "tenant_id", "name", "network_type", "physical_network",
+	"segmentation_id", "segment_key", "created_at"}
+
+// tenantNetworks returns the tenant's networks with a select, not from the
+// cache: an API list then shows a network another agent created on the
+// same server a moment ago, as the ports it lists do. (Networks are few;
+// the cache serves the reconciler.)
+func (s *Store) tenantNetworks(ctx context.Context, tenant string) ([]qdb.Network, error) {
+	return s.selectNetworks(ctx, eq("tenant_id", tenant))
+}
+
+// selectNetwork reads one network by UUID with a select (nil: none).
+func (s *Store) selectNetwork(ctx context.Context, id string) (*qdb.Network, error) {
+	nets, err := s.selectNetworks(ctx, uuidEq(id))
+	if err != nil || len(nets) == 0 {
+		return nil, err
+	}
+	return &nets[0], nil
+}
+
+func (s *Store) selectNetworks(ctx context.Context, where ...ovsdb.Condition) ([]qdb.Network, error) {
+	op := selectOp(qdb.NetworkTable, where...)
+	op.Columns = networkColumns
+	res, err := s.read(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	return decodeRows[qdb.Network](s, res[0].Rows)
+}

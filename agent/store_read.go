@@ -11,8 +11,9 @@ import (
 	"github.com/quantum-agent/quantum-agent/agent/qdb"
 )
 
-// The read side. Networks and this host's attachments come from libovsdb's
-// cache (newMonitor), which costs no round trip. Ports and the attachments
+// The read side. Networks (but for an API list, or one the cache does not
+// have yet) and this host's attachments come from libovsdb's cache
+// (newMonitor), which costs no round trip. Ports and the attachments
 // of any host are read with select transactions on the same connection: a
 // read after this agent's own write sees it (the write waited for the
 // barrier), and the cache does not grow with the fleet.
@@ -72,7 +73,19 @@ func (s *Store) network(ctx context.Context, tenant, id string) (qdb.Network, er
 		return qdb.Network{}, networkNotFound(id)
 	}
 	n := qdb.Network{UUID: id}
-	if err := s.client.Get(ctx, &n); err != nil || n.TenantID != tenant {
+	if err := s.client.Get(ctx, &n); err != nil {
+		// Not in the cache (yet): another agent may have created it a
+		// moment ago, and its update is on its way. Ask the server.
+		found, err := s.selectNetwork(ctx, id)
+		if err != nil {
+			return qdb.Network{}, err
+		}
+		if found == nil {
+			return qdb.Network{}, networkNotFound(id)
+		}
+		n = *found
+	}
+	if n.TenantID != tenant {
 		return qdb.Network{}, networkNotFound(id)
 	}
 	return n, nil
