@@ -21,13 +21,38 @@ type tally struct {
 	mu          sync.Mutex
 	networks    map[string]bool
 	attachments map[string]attachmentCount // by row UUID
+	byStatus    map[string]int             // attachments by status: the sums of attachments,
+	byPort      map[string]int             // kept with it, so that counts walks nothing
 }
 
 // attachmentCount is what one attachment of this host adds to the counts.
 type attachmentCount struct{ status, portStatus string }
 
 func newTally(host string) *tally {
-	return &tally{host: host, networks: map[string]bool{}, attachments: map[string]attachmentCount{}}
+	t := &tally{host: host}
+	t.reset(0, 0)
+	return t
+}
+
+// reset empties the tally, sized for the rows to come (mu held, or unshared).
+func (t *tally) reset(nets, atts int) {
+	t.networks = make(map[string]bool, nets)
+	t.attachments = make(map[string]attachmentCount, atts)
+	t.byStatus, t.byPort = map[string]int{}, map[string]int{}
+}
+
+// set records (or, with ok false, forgets) one attachment's count (mu held).
+func (t *tally) set(id string, c attachmentCount, ok bool) {
+	if was, had := t.attachments[id]; had {
+		t.byStatus[was.status]--
+		t.byPort[was.portStatus]--
+		delete(t.attachments, id)
+	}
+	if ok {
+		t.attachments[id] = c
+		t.byStatus[c.status]++
+		t.byPort[c.portStatus]++
+	}
 }
 
 func countOf(a *qdb.Attachment) attachmentCount {
@@ -56,10 +81,10 @@ func (t *tally) apply(table string, old, m model.Model) {
 		}
 	case qdb.AttachmentTable:
 		if a, ok := old.(*qdb.Attachment); ok {
-			delete(t.attachments, a.UUID)
+			t.set(a.UUID, attachmentCount{}, false)
 		}
 		if a, ok := m.(*qdb.Attachment); ok && a.Host == t.host {
-			t.attachments[a.UUID] = countOf(a)
+			t.set(a.UUID, countOf(a), true)
 		}
 	}
 }
@@ -68,13 +93,12 @@ func (t *tally) apply(table string, old, m model.Model) {
 func (t *tally) recount(nets []qdb.Network, atts []qdb.Attachment) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.networks = make(map[string]bool, len(nets))
+	t.reset(len(nets), len(atts))
 	for _, n := range nets {
 		t.networks[n.UUID] = true
 	}
-	t.attachments = make(map[string]attachmentCount, len(atts))
 	for i := range atts {
-		t.attachments[atts[i].UUID] = countOf(&atts[i])
+		t.set(atts[i].UUID, countOf(&atts[i]), true)
 	}
 }
 
@@ -89,9 +113,11 @@ func (t *tally) counts() Counts {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c.Networks = len(t.networks)
-	for _, a := range t.attachments {
-		c.Attachments[a.status]++
-		c.Ports[a.portStatus]++
+	for st, n := range t.byStatus {
+		c.Attachments[st] = n
+	}
+	for st, n := range t.byPort {
+		c.Ports[st] = n
 	}
 	return c
 }
