@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
@@ -14,10 +15,7 @@ import (
 // writes back.
 
 func (a *Agent) GetAttachment(ctx context.Context, tenant, netID, portID string) (*Attachment, error) {
-	if _, err := a.store.port(ctx, tenant, netID, portID); err != nil {
-		return nil, err
-	}
-	att, err := a.store.attachmentOfPort(ctx, portID)
+	_, att, err := a.store.port(ctx, tenant, netID, portID)
 	if err != nil || att == nil {
 		return nil, err
 	}
@@ -40,11 +38,18 @@ func (a *Agent) ListAttachments(ctx context.Context, tenant, netID string) ([]At
 	return out, nil
 }
 
+// waitPoll is how often WaitAttachment reads an attachment the cache does
+// not hold (another host's, or none yet) again.
+const waitPoll = 200 * time.Millisecond
+
 // WaitAttachment blocks until the port's attachment has the status, or is
 // FAILED (no wait outlasts a failure), or ctx ends; it then returns the
-// attachment as it is (nil when the port holds none). It is woken by the
-// Quantum DB's monitor, never by polling.
+// attachment as it is (nil when the port holds none). An attachment of this
+// host is in the cache, and its wait is woken by the monitor; another host's
+// is not, and is read again every waitPoll.
 func (a *Agent) WaitAttachment(ctx context.Context, tenant, netID, portID, status string) (*Attachment, error) {
+	poll := time.NewTimer(waitPoll)
+	defer poll.Stop()
 	for {
 		changed := a.store.watch() // before the read, so no change is missed
 		att, err := a.GetAttachment(ctx, tenant, netID, portID)
@@ -54,8 +59,14 @@ func (a *Agent) WaitAttachment(ctx context.Context, tenant, netID, portID, statu
 		if att != nil && (att.Status == status || att.Status == StatusFailed) {
 			return att, nil
 		}
+		var again <-chan time.Time
+		if att == nil || att.Host != a.cfg.Host {
+			poll.Reset(waitPoll)
+			again = poll.C
+		}
 		select {
 		case <-changed:
+		case <-again:
 		case <-ctx.Done():
 			return att, nil
 		}
@@ -85,31 +96,68 @@ func (a *Agent) keyedPlug(ctx context.Context, tenant, netID, portID string, spe
 // replayPlug answers a retried plug: 204, nothing to rebuild.
 func replayPlug(string) (struct{}, error) { return struct{}{}, nil }
 
+// plug inserts the attachment without looking for one first: the schema's
+// unique indexes refuse a clash, and only then does plugConflict read what
+// it clashed with. So a plug costs a select by UUID and one transaction,
+// and no scan of the attachments on the server.
 func (a *Agent) plug(ctx context.Context, tenant, netID, portID string, spec AttachmentSpec, k keyed) error {
-	if _, err := a.store.port(ctx, tenant, netID, portID); err != nil {
-		return err
+	for attempt := 0; attempt < 8; attempt++ {
+		p, err := a.store.portRow(ctx, tenant, netID, portID)
+		if err != nil {
+			return err
+		}
+		ops, err := a.plugOps(nil, spec, p, false, k)
+		if err != nil {
+			return err
+		}
+		_, err = a.store.transact(ctx, ops)
+		if isStaleAdminState(err) {
+			continue // the port's admin state changed since it was read: read it again
+		}
+		return a.plugConflict(ctx, err, spec.ID, netID, portID)
 	}
-	// The plug-order rules (API.md): the id plugged anywhere, this port
-	// included, is alreadyAttached; the port holding another id is portInUse.
-	if att, err := a.store.attachmentByInterface(ctx, spec.ID); err != nil {
-		return err
-	} else if att != nil {
-		return alreadyAttached(spec.ID, att.Port)
+	return newError(KindUnavailable, nil, "port %s keeps changing: try again", portID)
+}
+
+// plugConflict turns a plug's failure into the API's error, by the
+// plug-order rules (API.md): the id plugged anywhere, this port included,
+// is alreadyAttached; the port holding another id is portInUse. Which index
+// the DB names is not enough (both clash when the id is in this very port),
+// so it reads what is plugged.
+func (a *Agent) plugConflict(ctx context.Context, err error, ifaceID, netID, portID string) error {
+	on := constraintOn(err)
+	if on != "interface_id" && on != "port" {
+		return a.plugError(err, ifaceID, netID, portID)
 	}
-	if att, err := a.store.attachmentOfPort(ctx, portID); err != nil {
-		return err
-	} else if att != nil {
-		return portInUse(portID, att.InterfaceID)
+	if att, rerr := a.store.attachmentByInterface(ctx, ifaceID); rerr == nil && att != nil {
+		return alreadyAttached(ifaceID, att.Port)
 	}
-	ops, err := a.store.insertAttachmentOps(nil, a.attachmentRow(spec, portID, netID))
-	if err == nil {
-		ops, err = a.store.insertKeyOps(ops, k, portID)
+	if on == "port" {
+		if att, rerr := a.store.attachmentOn(ctx, portID); rerr == nil && att != nil {
+			return portInUse(portID, att.InterfaceID)
+		}
 	}
+	return a.plugError(err, ifaceID, netID, portID)
+}
+
+// plugOps are the operations of plugging spec into port p (as read): the
+// attachment, with the port's admin state for the host that wires it; a
+// check that that state still holds when the transaction commits (a
+// concurrent SetPortState would otherwise leave the copy stale); p out of
+// its network's free ports; and k's record.
+// A port inserted by the same transaction (isNew) needs neither.
+func (a *Agent) plugOps(ops []ovsdb.Operation, spec AttachmentSpec, p qdb.Port, isNew bool, k keyed) ([]ovsdb.Operation, error) {
+	ops, err := a.store.insertAttachmentOps(ops, a.attachmentRow(spec, p.UUID, p.Network, p.AdminState))
 	if err != nil {
-		return err
+		return ops, err
 	}
-	_, err = a.store.transact(ctx, ops)
-	return a.plugError(err, spec.ID, netID, portID)
+	if !isNew {
+		ops = append(ops, adminStateHolds(p.UUID, p.AdminState))
+		if p.AdminState == PortActive { // DOWN ports are never in free_ports
+			ops = freePortOps(ops, p.Network, p.UUID, false)
+		}
+	}
+	return a.store.insertKeyOps(ops, k, p.UUID)
 }
 
 // fingerprintFields are the fields of a (normalised) plug request that
@@ -136,8 +184,9 @@ func (a *Agent) plugError(err error, ifaceID, netID, portID string) error {
 	return err
 }
 
-func (a *Agent) attachmentRow(spec AttachmentSpec, portID, netID string) *qdb.Attachment {
+func (a *Agent) attachmentRow(spec AttachmentSpec, portID, netID, adminState string) *qdb.Attachment {
 	return &qdb.Attachment{
+		AdminState:  &adminState,
 		UUID:        "att",
 		InterfaceID: spec.ID,
 		Port:        portID,
@@ -157,16 +206,16 @@ func alreadyAttached(ifaceID, portID string) *Error {
 }
 
 func (a *Agent) Unplug(ctx context.Context, tenant, netID, portID string) error {
-	if _, err := a.store.port(ctx, tenant, netID, portID); err != nil {
-		return err
-	}
-	att, err := a.store.attachmentOfPort(ctx, portID)
+	p, att, err := a.store.port(ctx, tenant, netID, portID)
 	if err != nil || att == nil {
 		return err // nothing plugged: a no-op, as released
 	}
 	ops, err := a.store.deleteAttachmentOps(nil, att.UUID)
 	if err != nil {
 		return err
+	}
+	if p.AdminState == PortActive {
+		ops = freePortOps(ops, netID, portID, true)
 	}
 	_, err = a.store.transact(ctx, ops)
 	return err
@@ -207,50 +256,39 @@ func (a *Agent) replayPlugged(ctx context.Context, tenant, netID, portID string,
 	return toPort(qdb.Port{UUID: portID, Network: netID, AdminState: PortActive}, &att)
 }
 
+// plugIntoNetworkOnce plugs into one of the network's free ports (its
+// free_ports set: one select by UUID, whatever the network's size), or into
+// a new ACTIVE port when it has none. A free port that turns out not to be
+// (taken meanwhile, or a stale hint) leaves the set and the caller retries.
 func (a *Agent) plugIntoNetworkOnce(ctx context.Context, tenant, netID string, spec AttachmentSpec, k keyed) (Port, error) {
 	if _, err := a.store.network(ctx, tenant, netID); err != nil {
 		return Port{}, err
 	}
-	if att, err := a.store.attachmentByInterface(ctx, spec.ID); err != nil {
-		return Port{}, err
-	} else if att != nil {
-		return Port{}, alreadyAttached(spec.ID, att.Port)
-	}
-	ports, err := a.store.portsOf(ctx, netID)
+	free, err := a.store.freePort(ctx, netID)
 	if err != nil {
 		return Port{}, err
 	}
-	atts, err := a.store.attachmentsOf(ctx, netID)
-	if err != nil {
-		return Port{}, err
-	}
-	taken := indexAttachmentsByPort(atts)
-	sortByCreation(ports, func(p qdb.Port) (int64, string) { return int64(p.CreatedAt), p.UUID })
+	port := qdb.Port{UUID: free, Network: netID, TenantID: tenant, AdminState: PortActive}
 	var ops []ovsdb.Operation
-	// A new port's id is chosen here, so that the attachment and the key's
-	// record can name it in the same transaction.
-	port := qdb.Port{UUID: uuid.NewString(), Network: netID, TenantID: tenant, AdminState: PortActive, CreatedAt: createdAt()}
-	isNew := true
-	for _, p := range ports {
-		if p.AdminState == PortActive && taken[p.UUID] == nil {
-			port, isNew = p, false
-			break
+	if free == "" {
+		// A new port's id is chosen here, so that the attachment and the
+		// key's record can name it in the same transaction.
+		port.UUID, port.CreatedAt = uuid.NewString(), createdAt()
+		ops, err = a.store.insertPortOps(ops, &port, false)
+		if err != nil {
+			return Port{}, err
 		}
 	}
-	if isNew {
-		ops, err = a.store.insertPortOps(ops, &port)
-	}
-	if err == nil {
-		ops, err = a.store.insertAttachmentOps(ops, a.attachmentRow(spec, port.UUID, netID))
-	}
-	if err == nil {
-		ops, err = a.store.insertKeyOps(ops, k, port.UUID)
-	}
-	if err != nil {
+	if ops, err = a.plugOps(ops, spec, port, free == "", k); err != nil {
 		return Port{}, err
 	}
 	if _, err := a.store.transact(ctx, ops); err != nil {
-		return Port{}, a.plugError(err, spec.ID, netID, port.UUID)
+		err = a.plugConflict(ctx, err, spec.ID, netID, port.UUID)
+		if free != "" && (isStaleAdminState(err) || KindOf(err) == KindPortInUse || KindOf(err) == KindPortNotFound) {
+			a.store.dropFreePort(ctx, netID, free)
+			return Port{}, portInUse(free, "")
+		}
+		return Port{}, err
 	}
 	att := qdb.Attachment{InterfaceID: spec.ID, Port: port.UUID, Network: netID, Status: StatusProvisioning}
 	return toPort(port, &att), nil

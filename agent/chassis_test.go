@@ -12,24 +12,35 @@ import (
 
 // TestVXLANPeersFromChassis: a VXLAN port's Peers are the VTEPs of the other
 // hosts with attachments on its network, from their Chassis rows.
+// TestVXLANPeersFromChassis: each host's reconciler lists the VXLAN networks
+// it has attachments on in its Chassis row, and the others take their
+// tunnel peers from those lists (not from other hosts' attachments, which
+// they do not monitor).
 func TestVXLANPeersFromChassis(t *testing.T) {
-	a := agenttest.New(t, agenttest.DefaultConfig())
-	s := a.Store()
+	endpoint := agenttest.StartServer(t)
+	agents := map[string]*agent.Agent{}
+	dps := map[string]*agenttest.Datapath{}
 	for _, c := range []agent.Chassis{
 		{Name: "hv1", VTEPIP: "198.19.0.1", Datapath: "linuxbridge"},
 		{Name: "hv2", VTEPIP: "198.19.0.2", Datapath: "linuxbridge"},
 		{Name: "hv3", VTEPIP: "198.19.0.3", Datapath: "linuxbridge"},
 		{Name: "hv2", VTEPIP: "198.19.0.2", Datapath: "linuxbridge"}, // again: no change
 	} {
-		if err := s.RegisterChassis(ctx(t), c); err != nil {
+		cfg := agenttest.DefaultConfig()
+		cfg.Host = c.Name
+		if agents[c.Name] == nil {
+			agents[c.Name] = agenttest.NewAt(t, endpoint, cfg)
+			dps[c.Name] = agenttest.NewDatapath(agent.StatusUp)
+			agenttest.StartReconciler(t, agents[c.Name], dps[c.Name], c.Name)
+		}
+		if err := agents[c.Name].Store().RegisterChassis(ctx(t), c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.RegisterChassis(ctx(t), agent.Chassis{Name: "hv4", VTEPIP: "not-an-ip"}); err == nil {
+	a, dp := agents["hv1"], dps["hv1"]
+	if err := a.Store().RegisterChassis(ctx(t), agent.Chassis{Name: "hv4", VTEPIP: "not-an-ip"}); err == nil {
 		t.Error("a malformed VTEP address was registered")
 	}
-	dp := agenttest.NewDatapath(agent.StatusUp)
-	agenttest.StartReconciler(t, a, dp, "hv1")
 	x, err := a.CreateNetwork(ctx(t), "t", agent.NetworkSpec{Name: "x", Segment: agent.Segment{Type: agent.NetworkTypeVXLAN, SegmentationID: 5001}})
 	if err != nil {
 		t.Fatal(err)

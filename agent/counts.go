@@ -2,45 +2,25 @@ package agent
 
 import "context"
 
-// Counts is the state of the Quantum DB as people count it: for `quantumctl
-// status`, systemd's STATUS= line and the state gauges.
+// Counts is the state of the Quantum DB as this host sees it: for
+// `quantumctl status`, systemd's STATUS= line and the state gauges. Each
+// count is kept current from the cache (store_tally.go): none walks rows.
 type Counts struct {
 	Networks int
-	// Ports by op-status (UP, DOWN, PROVISIONING), all hosts.
+	// Ports by op-status (UP, DOWN, PROVISIONING): the ports of this host's
+	// attachments. (The ports of the whole DB are no longer counted: the
+	// agent does not hold them, and counting them would cost a walk of
+	// every row.)
 	Ports map[string]int
 	// Attachments of this agent's host by status (UP, DOWN, PROVISIONING,
 	// FAILED); those of other hosts are their agents' business.
 	Attachments map[string]int
 }
 
-// Counts counts networks, ports and this host's attachments from the cache.
-func (a *Agent) Counts(ctx context.Context) (Counts, error) {
-	snap, err := a.store.snapshot(ctx)
-	if err != nil {
-		return Counts{}, err
-	}
-	c := Counts{Networks: len(snap.networks), Ports: map[string]int{}, Attachments: map[string]int{}}
-	for _, s := range []string{StatusUp, StatusDown, StatusProvisioning} {
-		c.Ports[s] = 0
-	}
-	for _, s := range []string{StatusUp, StatusDown, StatusProvisioning, StatusFailed} {
-		c.Attachments[s] = 0
-	}
-	attByPort := indexAttachmentsByPort(snap.attachments)
-	for _, p := range snap.ports {
-		c.Ports[toPort(p, attByPort[p.UUID]).OpStatus]++
-	}
-	for _, at := range snap.attachments {
-		if at.Host != a.cfg.Host {
-			continue
-		}
-		st := at.Status
-		if st == "" {
-			st = StatusProvisioning
-		}
-		c.Attachments[st]++
-	}
-	return c, nil
+// Counts returns the counts of networks and of this host's attachments and
+// their ports.
+func (a *Agent) Counts(context.Context) (Counts, error) {
+	return a.store.tally.counts(), nil
 }
 
 // vlanUsage returns, per physical network with a pool, the pool's size and

@@ -22,7 +22,7 @@ const metricPrefix = "quantum_agent_"
 // histograms. A nil *Metrics is valid and records nothing, so code paths
 // and tests without metrics need no checks.
 type Metrics struct {
-	passes       prometheus.Counter
+	passes       *prometheus.CounterVec // by trigger
 	passErrors   prometheus.Counter
 	passDuration prometheus.Histogram
 	plugToUp     prometheus.Histogram
@@ -33,10 +33,10 @@ type Metrics struct {
 // NewMetrics creates the metrics and registers them on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		passes: prometheus.NewCounter(prometheus.CounterOpts{
+		passes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: metricPrefix + "reconcile_passes_total",
-			Help: "Reconcile passes run (desired state from the Quantum DB handed to the datapath).",
-		}),
+			Help: "Reconcile passes run (desired state from the Quantum DB handed to the datapath), by what triggered them.",
+		}, []string{"trigger"}),
 		passErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: metricPrefix + "reconcile_errors_total",
 			Help: "Reconcile passes that failed (they are retried with backoff).",
@@ -60,16 +60,29 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Times the OVSDB connection came back after being lost, per database.",
 		}, []string{"database"}),
 	}
+	for _, t := range []string{TriggerQuantumDB, TriggerDatapath, TriggerResync, TriggerRetry} {
+		m.passes.WithLabelValues(t) // every series from the start, at 0
+	}
 	reg.MustRegister(m.passes, m.passErrors, m.passDuration, m.plugToUp, m.dbConnected, m.dbReconnects)
 	return m
 }
 
-// observePass records one reconcile pass.
-func (m *Metrics) observePass(d time.Duration, err error) {
+// What triggered a reconcile pass (the trigger label of the passes counter):
+// a change in this host's view of the Quantum DB, a change the datapath saw,
+// the periodic resync (and the first pass), or the retry of a failed pass.
+const (
+	TriggerQuantumDB = "quantum-db"
+	TriggerDatapath  = "datapath"
+	TriggerResync    = "resync"
+	TriggerRetry     = "retry"
+)
+
+// observePass records one reconcile pass and what triggered it.
+func (m *Metrics) observePass(trigger string, d time.Duration, err error) {
 	if m == nil {
 		return
 	}
-	m.passes.Inc()
+	m.passes.WithLabelValues(trigger).Inc()
 	m.passDuration.Observe(d.Seconds())
 	if err != nil {
 		m.passErrors.Inc()
@@ -80,7 +93,7 @@ func (m *Metrics) observePass(d time.Duration, err error) {
 // UP for the first time: from no status or PROVISIONING. (An attachment that
 // comes back UP after DOWN or FAILED is a recovery, not a plug.) prev holds
 // the rows as they were before the pass wrote the new states.
-func (m *Metrics) observeUp(prev map[string]qdb.Attachment, states []PortState) {
+func (m *Metrics) observeUp(prev map[string]*qdb.Attachment, states []PortState) {
 	if m == nil {
 		return
 	}
@@ -128,8 +141,8 @@ func (m *Metrics) WatchConnection(ctx context.Context, database string, connecte
 	}
 }
 
-// stateCollector computes the state gauges at scrape time from the store's
-// cache: nothing to keep in step, and a scrape costs one cache walk.
+// stateCollector reports the state gauges at scrape time from the counts
+// the store keeps from its cache's events (Counts): a scrape walks no rows.
 type stateCollector struct {
 	agent                        *Agent
 	networks, ports, attachments *prometheus.Desc
@@ -145,7 +158,7 @@ func NewStateCollector(a *Agent) prometheus.Collector {
 		networks: prometheus.NewDesc(metricPrefix+"networks",
 			"Networks in the Quantum DB.", nil, nil),
 		ports: prometheus.NewDesc(metricPrefix+"ports",
-			"Ports in the Quantum DB by op-status.", []string{"status"}, nil),
+			"Ports of this agent's host's attachments by op-status.", []string{"status"}, nil),
 		attachments: prometheus.NewDesc(metricPrefix+"attachments",
 			"Attachments of this agent's host by status.", []string{"status"}, nil),
 		vlanPoolSize: prometheus.NewDesc(metricPrefix+"vlan_pool_size",

@@ -14,27 +14,24 @@ import (
 // it (given by a provider request or allocated from the VLAN pools).
 
 func (a *Agent) ListNetworks(ctx context.Context, tenant string, withPorts bool) ([]Network, error) {
-	snap, err := a.store.snapshot(ctx)
+	nets, err := a.store.tenantNetworks(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
-	portsByNet := map[string][]qdb.Port{}
-	if withPorts {
-		for _, p := range snap.ports {
-			portsByNet[p.Network] = append(portsByNet[p.Network], p)
-		}
-	}
-	attByPort := indexAttachmentsByPort(snap.attachments)
 	var out []Network
-	for _, n := range snap.networks {
-		if n.TenantID != tenant {
-			continue
+	var ids []string
+	for _, n := range nets {
+		out = append(out, toNetwork(n))
+		ids = append(ids, n.UUID)
+	}
+	if withPorts {
+		c, err := a.store.contentsOf(ctx, ids...)
+		if err != nil {
+			return nil, err
 		}
-		net := toNetwork(n)
-		if withPorts {
-			net.Ports = joinPorts(portsByNet[n.UUID], attByPort)
+		for i := range out {
+			out[i].Ports = joinPorts(c.ports[out[i].ID], c.attByPort)
 		}
-		out = append(out, net)
 	}
 	sortByCreation(out, func(n Network) (int64, string) { return n.created, n.ID })
 	return out, nil
@@ -47,15 +44,11 @@ func (a *Agent) GetNetwork(ctx context.Context, tenant, netID string, withPorts 
 	}
 	net := toNetwork(n)
 	if withPorts {
-		ports, err := a.store.portsOf(ctx, netID)
+		c, err := a.store.contentsOf(ctx, netID)
 		if err != nil {
 			return Network{}, err
 		}
-		atts, err := a.store.attachmentsOf(ctx, netID)
-		if err != nil {
-			return Network{}, err
-		}
-		net.Ports = joinPorts(ports, indexAttachmentsByPort(atts))
+		net.Ports = joinPorts(c.ports[netID], c.attByPort)
 	}
 	return net, nil
 }

@@ -19,11 +19,7 @@ func (a *Agent) ListPorts(ctx context.Context, tenant, netID string) ([]Port, er
 }
 
 func (a *Agent) GetPort(ctx context.Context, tenant, netID, portID string) (Port, error) {
-	p, err := a.store.port(ctx, tenant, netID, portID)
-	if err != nil {
-		return Port{}, err
-	}
-	att, err := a.store.attachmentOfPort(ctx, portID)
+	p, att, err := a.store.port(ctx, tenant, netID, portID)
 	if err != nil {
 		return Port{}, err
 	}
@@ -51,7 +47,7 @@ func (a *Agent) createPort(ctx context.Context, tenant, netID, state string, k k
 		return Port{}, err
 	}
 	row := &qdb.Port{UUID: uuid.NewString(), Network: netID, TenantID: tenant, AdminState: state, CreatedAt: createdAt()}
-	ops, err := a.store.insertPortOps(nil, row)
+	ops, err := a.store.insertPortOps(nil, row, state == PortActive)
 	if err == nil {
 		ops, err = a.store.insertKeyOps(ops, k, row.UUID)
 	}
@@ -81,10 +77,11 @@ func (a *Agent) SetPortState(ctx context.Context, tenant, netID, portID, state s
 	if err != nil {
 		return err
 	}
-	if _, err := a.store.port(ctx, tenant, netID, portID); err != nil {
+	_, att, err := a.store.port(ctx, tenant, netID, portID)
+	if err != nil {
 		return err
 	}
-	ops, err := a.store.setPortStateOps(nil, portID, state)
+	ops, err := a.store.setPortStateOps(nil, netID, portID, state, att != nil)
 	if err != nil {
 		return err
 	}
@@ -95,10 +92,7 @@ func (a *Agent) SetPortState(ctx context.Context, tenant, netID, portID, state s
 }
 
 func (a *Agent) DeletePort(ctx context.Context, tenant, netID, portID string) error {
-	if _, err := a.store.port(ctx, tenant, netID, portID); err != nil {
-		return err
-	}
-	if att, err := a.store.attachmentOfPort(ctx, portID); err != nil {
+	if _, att, err := a.store.port(ctx, tenant, netID, portID); err != nil {
 		return err
 	} else if att != nil {
 		return portInUse(portID, att.InterfaceID)

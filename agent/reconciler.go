@@ -55,14 +55,20 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	retry := time.NewTimer(0) // the first pass runs at once
 	defer retry.Stop()
 	backoff := 100 * time.Millisecond
+	retryAs := TriggerResync // the timer's first firing is the first pass, a full one
 	for {
+		var trigger string
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-r.store.Changes():
+			trigger = TriggerQuantumDB
 		case <-r.dp.Changes():
+			trigger = TriggerDatapath
 		case <-ticker.C:
+			trigger = TriggerResync
 		case <-retry.C:
+			trigger = retryAs
 		case <-sweep.C:
 			r.sweepIdempotencyKeys(ctx)
 			continue
@@ -70,8 +76,8 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		start := time.Now()
 		// A panic in a library under the pass (libovsdb, netlink) fails the
 		// pass, which is retried like any other failure.
-		err := guard.Call(r.log, r.store.panics, "reconciler", func() error { return r.pass(ctx) })
-		r.metrics.observePass(time.Since(start), err)
+		err := guard.Call(r.log, r.store.panics, "reconciler", func() error { return r.pass(ctx, trigger == TriggerResync) })
+		r.metrics.observePass(trigger, time.Since(start), err)
 		r.record(err)
 		if err == nil {
 			backoff = 100 * time.Millisecond
@@ -82,6 +88,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		}
 		r.log.Warn("reconcile pass failed; retrying", "err", err, "retry_in", backoff)
 		retry.Reset(backoff)
+		retryAs = TriggerRetry
 		backoff = min(backoff*2, 10*time.Second)
 	}
 }
@@ -144,45 +151,65 @@ func (r *Reconciler) LastPass() time.Time {
 const passTimeout = 30 * time.Second
 
 // pass runs one reconcile: desired from the DB → datapath → status back.
-func (r *Reconciler) pass(ctx context.Context) error {
+// Everything it reads is in the cache, which holds this host's attachments
+// and no other host's: its cost follows this host, not the fleet. A resync
+// (full) also reads the admin state of every port of this host from the
+// ports themselves, and repairs the attachments' copies that differ: a
+// change made through an agent of schema 1.2.0, which updates only the
+// port, reaches the wire then.
+func (r *Reconciler) pass(ctx context.Context, full bool) error {
 	ctx, cancel := context.WithTimeout(ctx, passTimeout)
 	defer cancel()
-	snap, err := r.store.snapshot(ctx)
+	nets, err := r.store.listNetworks(ctx)
 	if err != nil {
 		return err
 	}
-	desired := r.desired(snap)
-	r.fillPeers(ctx, snap, desired)
+	atts, err := r.store.attachmentsOn(ctx, r.host)
+	if err != nil {
+		return err
+	}
+	if r.host == r.store.host {
+		r.store.tally.recount(nets, atts)
+	}
+	repair, err := r.store.portAdminStates(ctx, atts, full)
+	if err != nil {
+		return err
+	}
+	desired := r.desired(nets, atts, repair)
+	r.fillPeers(ctx, desired)
 	states, err := r.dp.Sync(ctx, desired)
 	if err != nil {
 		return fmt.Errorf("datapath sync of %d ports: %w", len(desired), err)
 	}
-	return r.writeStatus(ctx, snap, states)
+	if err := r.writeStatus(ctx, atts, states, repair); err != nil {
+		return err
+	}
+	return r.publishNetworks(ctx, nets, atts)
 }
 
-// desired builds this host's wired ports from a snapshot. Which segment
-// types a datapath can carry is the datapath's business: it reports FAILED,
-// with the reason, for what it cannot.
-func (r *Reconciler) desired(snap snapshot) []WiredPort {
-	nets := make(map[string]qdb.Network, len(snap.networks))
-	for _, n := range snap.networks {
+// desired builds this host's wired ports from its attachments. The port's
+// admin state is what repair read from the port, where it did (attachments
+// written by an agent of schema 1.2.0, without the copy; every one on a
+// resync), else the copy on the attachment. Which
+// segment types a datapath can carry is the datapath's business: it reports
+// FAILED, with the reason, for what it cannot.
+func (r *Reconciler) desired(networks []qdb.Network, atts []qdb.Attachment, repair map[string]string) []WiredPort {
+	nets := make(map[string]qdb.Network, len(networks))
+	for _, n := range networks {
 		nets[n.UUID] = n
 	}
-	ports := make(map[string]qdb.Port, len(snap.ports))
-	for _, p := range snap.ports {
-		ports[p.UUID] = p
-	}
-	var out []WiredPort
-	for _, a := range snap.attachments {
-		if a.Host != r.host {
-			continue
-		}
-		n, p := nets[a.Network], ports[a.Port]
+	out := make([]WiredPort, 0, len(atts))
+	for _, a := range atts {
+		n := nets[a.Network]
 		seg := Segment{Type: n.NetworkType, PhysicalNetwork: n.PhysicalNetwork, SegmentationID: n.SegmentationID}
+		admin, ok := repair[a.Port]
+		if !ok && a.AdminState != nil {
+			admin = *a.AdminState
+		}
 		wp := WiredPort{
 			AttachmentID: a.InterfaceID, PortID: a.Port, NetworkID: a.Network,
 			Device: a.Device, MAC: a.MAC, VMID: a.VmID, Segment: seg,
-			AdminUp: p.AdminState == PortActive,
+			AdminUp: admin == PortActive,
 		}
 		switch {
 		case !wp.AdminUp:
@@ -195,11 +222,12 @@ func (r *Reconciler) desired(snap snapshot) []WiredPort {
 	return out
 }
 
-// writeStatus stores the states that changed, in one transaction.
-func (r *Reconciler) writeStatus(ctx context.Context, snap snapshot, states []PortState) error {
-	byIface := make(map[string]qdb.Attachment, len(snap.attachments))
-	for _, a := range snap.attachments {
-		byIface[a.InterfaceID] = a
+// writeStatus stores, in one transaction, the states that changed and the
+// admin states repair read that the attachments' copies lack.
+func (r *Reconciler) writeStatus(ctx context.Context, atts []qdb.Attachment, states []PortState, repair map[string]string) error {
+	byIface := make(map[string]*qdb.Attachment, len(atts)) // pointers: no second copy of every row
+	for i := range atts {
+		byIface[atts[i].InterfaceID] = &atts[i]
 	}
 	var ops []ovsdb.Operation
 	for _, st := range states {
@@ -213,6 +241,14 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap snapshot, states []Po
 		}
 		r.log.Info("attachment status", "attachment", a.InterfaceID, "port", a.Port, "device", a.Device, "status", st.Status, "reason", st.Reason)
 	}
+	for _, a := range atts {
+		if state, ok := repair[a.Port]; ok && (a.AdminState == nil || *a.AdminState != state) {
+			var err error
+			if ops, err = r.store.setAdminStateOps(ops, a.UUID, state); err != nil {
+				return err
+			}
+		}
+	}
 	if len(ops) == 0 {
 		return nil
 	}
@@ -224,22 +260,28 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap snapshot, states []Po
 }
 
 // fillPeers sets the Peers of this host's VXLAN ports: the VTEPs of the
-// other hosts that have attachments on the same network. Hosts without a
-// Chassis row or VTEP address are left out (they cannot terminate tunnels).
-func (r *Reconciler) fillPeers(ctx context.Context, snap snapshot, desired []WiredPort) {
+// other hosts whose Chassis row lists the network (each host's reconciler
+// keeps its own list: publishNetworks). Hosts without a VTEP address are
+// left out (they cannot terminate tunnels).
+func (r *Reconciler) fillPeers(ctx context.Context, desired []WiredPort) {
 	chassis, err := r.store.listChassis(ctx)
 	if err != nil {
 		r.log.Warn("cannot read Chassis rows; VXLAN ports get no peers this pass", "err", err)
 		return
 	}
-	vtep := make(map[string]string, len(chassis))
+	own := ""
 	for _, c := range chassis {
-		vtep[c.Name] = c.VtepIP
+		if c.Name == r.host {
+			own = c.VtepIP
+		}
 	}
 	peers := map[string][]string{} // network -> VTEPs of other hosts
-	for _, a := range snap.attachments {
-		if ip := vtep[a.Host]; a.Host != r.host && ip != "" && ip != vtep[r.host] {
-			peers[a.Network] = append(peers[a.Network], ip)
+	for _, c := range chassis {
+		if c.Name == r.host || c.VtepIP == "" || c.VtepIP == own {
+			continue
+		}
+		for _, n := range c.Networks {
+			peers[n] = append(peers[n], c.VtepIP)
 		}
 	}
 	for n, ips := range peers {
@@ -251,4 +293,39 @@ func (r *Reconciler) fillPeers(ctx context.Context, snap snapshot, desired []Wir
 			desired[i].Peers = peers[desired[i].NetworkID]
 		}
 	}
+}
+
+// publishNetworks keeps this host's Chassis row listing the VXLAN networks
+// it has attachments on, which is how the other hosts find their tunnel
+// peers without reading every attachment. One small write when the list
+// changes, none otherwise; nothing for a host without a Chassis row (no
+// VTEP: nobody tunnels to it). Only VXLAN networks: other segment types
+// need no peers, so a host joining them changes no row other agents monitor.
+func (r *Reconciler) publishNetworks(ctx context.Context, networks []qdb.Network, atts []qdb.Attachment) error {
+	have, err := r.store.chassisNamed(ctx, r.host)
+	if err != nil || have == nil {
+		return err
+	}
+	vxlan := make(map[string]bool, len(networks))
+	for _, n := range networks {
+		vxlan[n.UUID] = n.NetworkType == NetworkTypeVXLAN
+	}
+	var want []string
+	for _, a := range atts {
+		if vxlan[a.Network] {
+			want = append(want, a.Network)
+		}
+	}
+	slices.Sort(want)
+	want = slices.Compact(want)
+	got := slices.Sorted(slices.Values(have.Networks))
+	if slices.Equal(want, got) {
+		return nil
+	}
+	ops, err := r.store.setChassisNetworksOps(nil, have.UUID, want)
+	if err != nil {
+		return err
+	}
+	_, err = r.store.transact(ctx, ops)
+	return err
 }

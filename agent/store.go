@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,13 +23,18 @@ import (
 	"github.com/quantum-agent/quantum-agent/internal/guard"
 )
 
-// Store owns the connection to the Quantum DB. Reads come from libovsdb's
-// monitor cache; every write is one OVSDB transaction.
+// Store owns the connection to the Quantum DB. Its monitor cache holds only
+// what this host wires and what every host needs (newMonitor): the networks,
+// the Chassis rows and this host's attachments; every other read is a select
+// through the same connection, and every write is one OVSDB transaction.
 //
-// Read-your-writes: each write transaction also bumps Global.generation and
-// selects the new value, and returns only once the cache has seen it. So a
-// client that gets a 2xx and then reads sees its own change, whatever order
-// libovsdb processes the update and the reply in.
+// Read-your-writes: each write transaction also bumps this host's Host row
+// (its generation) and selects the new value, and returns only once the cache
+// has seen it. So a client that gets a 2xx and then reads sees its own change,
+// from the cache or by a select (the server that fed the cache that update
+// has applied the write), whatever order libovsdb processes the update and
+// the reply in. The barrier row is this host's alone: no other agent
+// monitors it, so a write here wakes nobody else.
 type Store struct {
 	client client.Client
 	conn   *dbconn.Conn // probes, fails fast, fails over; every write goes through it
@@ -39,17 +46,29 @@ type Store struct {
 	watchMu sync.Mutex
 	watchCh chan struct{} // closed and replaced on every change: for waiters
 
+	host  string // this agent's --host: whose attachments the cache holds
+	tally *tally // counts kept from the cache's events
+
 	genMu     sync.Mutex
-	gen       int           // last Global.generation seen in the cache
+	gen       int           // last generation of this host's Host row seen in the cache
 	genSignal chan struct{} // closed and replaced whenever gen moves
 	globalID  string
+	hostID    string // UUID of this host's Host row (the write barrier)
 }
 
 // StoreConfig says how to reach the Quantum DB.
 type StoreConfig struct {
 	// Endpoints are OVSDB remotes ("unix:/run/quantum/db.sock", "tcp:h:6641"),
-	// several for a Raft cluster: the client talks to the leader only.
+	// several for a Raft cluster or relays (LeaderOnly says where it talks).
 	Endpoints []string
+	// Host is the agent's --host: the cache holds this host's attachments
+	// and its Host row, not those of other hosts.
+	Host string
+	// AnyMember lets the client stay on any remote that answers instead of
+	// seeking the Raft leader: right for relays and followers, which forward
+	// writes to the leader (the barrier keeps read-your-writes). Either way
+	// the client starts at a remote chosen by a hash of Host (spread).
+	AnyMember bool
 	// Logger for libovsdb itself; it logs every transaction at debug, so it
 	// gets its own handler (and level) from the caller.
 	LibLogger *slog.Logger
@@ -66,15 +85,13 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 	if len(cfg.Endpoints) == 0 {
 		return nil, errors.New("no Quantum DB endpoint given")
 	}
+	if cfg.Host == "" {
+		return nil, errors.New("no host name given for the Quantum DB store")
+	}
 	dbModel, err := qdb.FullDatabaseModel()
 	if err != nil {
 		return nil, fmt.Errorf("build Quantum DB model: %w", err)
 	}
-	// Client-side indexes: the ports and attachments of one network are
-	// found without scanning every row (the schema's own unique indexes,
-	// interface_id and port, already serve lookups by those).
-	byNetwork := []model.ClientIndex{{Columns: []model.ColumnKey{{Column: "network"}}}}
-	dbModel.SetIndexes(map[string][]model.ClientIndex{qdb.PortTable: byNetwork, qdb.AttachmentTable: byNetwork})
 	libLog := cfg.LibLogger
 	if libLog == nil {
 		libLog = log
@@ -88,11 +105,12 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 	// and libovsdb's own check is what panics with "send on closed channel"
 	// when a connection drops under a transaction (its traffic channel).
 	opts := []client.Option{
-		client.WithLeaderOnly(true),
+		client.WithLeaderOnly(!cfg.AnyMember),
 		client.WithReconnect(10*time.Second, bo),
 		client.WithLogger(&lr),
 	}
-	for _, ep := range cfg.Endpoints {
+	endpoints := spread(cfg.Endpoints, cfg.Host)
+	for _, ep := range endpoints {
 		opts = append(opts, client.WithEndpoint(ep))
 	}
 	c, err := client.NewOVSDBClient(dbModel, opts...)
@@ -102,7 +120,7 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 	s := &Store{
 		client: c,
 		conn: dbconn.New(c, dbconn.Config{
-			Name: "quantum", Endpoints: cfg.Endpoints, Log: log, Panics: cfg.Panics,
+			Name: "quantum", Endpoints: endpoints, Log: log, Panics: cfg.Panics,
 			ProbeInterval: cfg.ProbeInterval, ProbeTimeout: cfg.ProbeTimeout,
 		}),
 		log:       log,
@@ -110,22 +128,27 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 		changes:   make(chan struct{}, 1),
 		watchCh:   make(chan struct{}),
 		genSignal: make(chan struct{}),
+		host:      cfg.Host,
+		tally:     newTally(cfg.Host),
 	}
 	if err := s.conn.Connect(ctx); err != nil {
+		if mismatch := schemaMismatch(ctx, endpoints, err); mismatch != nil {
+			return nil, mismatch
+		}
 		return nil, unavailable(fmt.Errorf("connect to Quantum DB %s: %w", strings.Join(cfg.Endpoints, ","), err))
 	}
 	// The cache exists once connected; handlers go on before the monitor
 	// fills it, so that no event is missed. They run in libovsdb's
 	// goroutine: a panic there would end the process.
-	onEvent := func(table string, m model.Model) {
-		guard.Do(log, cfg.Panics, "quantum db event", func() { s.onEvent(table, m) })
+	onEvent := func(table string, old, m model.Model) {
+		guard.Do(log, cfg.Panics, "quantum db event", func() { s.onEvent(table, old, m) })
 	}
 	c.Cache().AddEventHandler(&cache.EventHandlerFuncs{
-		AddFunc:    func(table string, m model.Model) { onEvent(table, m) },
-		UpdateFunc: func(table string, _, m model.Model) { onEvent(table, m) },
-		DeleteFunc: func(table string, _ model.Model) { onEvent(table, nil) },
+		AddFunc:    func(table string, m model.Model) { onEvent(table, nil, m) },
+		UpdateFunc: func(table string, old, m model.Model) { onEvent(table, old, m) },
+		DeleteFunc: func(table string, old model.Model) { onEvent(table, old, nil) },
 	})
-	err = guard.Call(log, cfg.Panics, "quantum db monitor", func() error { _, err := c.Monitor(ctx, newMonitor(c)); return err })
+	err = guard.Call(log, cfg.Panics, "quantum db monitor", func() error { _, err := c.Monitor(ctx, newMonitor(c, cfg.Host)); return err })
 	if err != nil {
 		c.Close()
 		return nil, unavailable(fmt.Errorf("monitor Quantum DB: %w", err))
@@ -134,21 +157,50 @@ func OpenStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (*Store, 
 		c.Close()
 		return nil, err
 	}
+	if err := s.ensureHost(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
 	s.conn.Start()
 	return s, nil
 }
 
-// newMonitor asks for every table the agent reads from its cache. Not the
-// Idempotency table: its records are only read back, with a select, by a
-// retry whose attempt failed (idempotency.go), so monitoring them would make
-// every agent receive and keep every key that any client ever sent.
-func newMonitor(c client.Client) *client.Monitor {
+// spread rotates endpoints to start at one chosen by a hash of host: the
+// client connects to its first reachable endpoint, so without this every
+// agent would sit on the first relay (or reach the leader through the first
+// member). The order after it is kept, for failover.
+func spread(endpoints []string, host string) []string {
+	if len(endpoints) < 2 {
+		return endpoints
+	}
+	h := fnv.New32a()
+	h.Write([]byte(host))
+	i := int(h.Sum32() % uint32(len(endpoints)))
+	return append(slices.Clone(endpoints[i:]), endpoints[:i]...)
+}
+
+// CurrentEndpoint is the remote the client is connected to now.
+func (s *Store) CurrentEndpoint() string { return s.client.CurrentEndpoint() }
+
+// newMonitor asks only for what does not grow with the fleet's activity:
+// every Network (without free_ports, which every plug changes) and Chassis
+// row (they change when a host comes or joins a VXLAN network), and, by
+// conditions the server evaluates, this host's attachments and Host row. Not
+// Port, Global, Idempotency nor other hosts' attachments: a plug on another
+// host sends this agent nothing and wakes no reconcile pass. Those rows are
+// read with selects when a request needs them (store_read.go).
+func newMonitor(c client.Client, host string) *client.Monitor {
+	net, att, h := &qdb.Network{}, &qdb.Attachment{}, &qdb.Host{}
+	// Only the columns the agent reads (external_ids of neither table is
+	// read): less to receive and to keep per row.
 	return c.NewMonitor(
-		client.WithTable(&qdb.Global{}),
-		client.WithTable(&qdb.Network{}),
-		client.WithTable(&qdb.Port{}),
-		client.WithTable(&qdb.Attachment{}),
+		client.WithTable(net, &net.TenantID, &net.Name, &net.NetworkType, &net.PhysicalNetwork,
+			&net.SegmentationID, &net.SegmentKey, &net.CreatedAt),
 		client.WithTable(&qdb.Chassis{}),
+		client.WithConditionalTable(att, []model.Condition{{Field: &att.Host, Function: ovsdb.ConditionEqual, Value: host}},
+			&att.InterfaceID, &att.Port, &att.Network, &att.Host, &att.Device, &att.MAC, &att.VmID,
+			&att.Status, &att.Reason, &att.CreatedAt, &att.AdminState),
+		client.WithConditionalTable(h, []model.Condition{{Field: &h.Name, Function: ovsdb.ConditionEqual, Value: host}}),
 	)
 }
 
@@ -178,17 +230,12 @@ func (s *Store) ConnStats() dbconn.Stats { return s.conn.Stats() }
 // Changes signals, coalesced, that the Quantum DB changed.
 func (s *Store) Changes() <-chan struct{} { return s.changes }
 
-func (s *Store) onEvent(table string, m model.Model) {
-	if g, ok := m.(*qdb.Global); ok {
-		s.genMu.Lock()
-		if g.Generation > s.gen {
-			s.gen = g.Generation
-			close(s.genSignal)
-			s.genSignal = make(chan struct{})
+func (s *Store) onEvent(table string, old, m model.Model) {
+	s.tally.apply(table, old, m)
+	if table == qdb.HostTable {
+		if h, ok := m.(*qdb.Host); ok && h.Name == s.host {
+			s.seeGeneration(h.Generation)
 		}
-		s.genMu.Unlock()
-	}
-	if table == qdb.GlobalTable {
 		return // only a write barrier: nothing to reconcile
 	}
 	select {
@@ -210,67 +257,58 @@ func (s *Store) watch() <-chan struct{} {
 	return s.watchCh
 }
 
-// ensureGlobal makes sure the single Global row exists. Two agents racing to
+// ensureGlobal makes sure the single Global row exists and learns its UUID
+// (ID). It is read with a select: no agent monitors it. Two agents racing to
 // create it are fine: maxRows 1 lets one win and the other re-reads.
 func (s *Store) ensureGlobal(ctx context.Context) error {
+	id, err := s.ensureRow(ctx, qdb.GlobalTable, nil, &qdb.Global{Generation: 1})
+	if err != nil {
+		return fmt.Errorf("the Quantum DB's Global row: %w", err)
+	}
+	s.globalID = id
+	return nil
+}
+
+// ensureHost makes sure this host's Host row (its write barrier) exists,
+// learns its UUID and waits until the cache has it. The unique index on
+// name settles two agents started with the same --host.
+func (s *Store) ensureHost(ctx context.Context) error {
+	where := []ovsdb.Condition{ovsdb.NewCondition("name", ovsdb.ConditionEqual, s.host)}
+	id, err := s.ensureRow(ctx, qdb.HostTable, where, &qdb.Host{Name: s.host, Generation: 1})
+	if err != nil {
+		return fmt.Errorf("the Quantum DB's Host row of %s: %w", s.host, err)
+	}
+	s.hostID = id
+	return s.awaitGeneration(ctx, 1)
+}
+
+// ensureRow returns the UUID of the row of table matching where, inserting
+// row when there is none; an insert that loses a race is read back.
+func (s *Store) ensureRow(ctx context.Context, table string, where []ovsdb.Condition, row model.Model) (string, error) {
 	for attempt := 0; attempt < 3; attempt++ {
-		var globals []qdb.Global
-		if err := s.client.List(ctx, &globals); err != nil {
-			return fmt.Errorf("read Global: %w", err)
-		}
-		if len(globals) > 0 {
-			s.globalID = globals[0].UUID
-			s.genMu.Lock()
-			if globals[0].Generation > s.gen {
-				s.gen = globals[0].Generation
-			}
-			s.genMu.Unlock()
-			return nil
-		}
-		// generation starts at 1: an insert of only default values would be
-		// sent without a row, which the server rejects.
-		ops, err := s.client.Create(&qdb.Global{Generation: 1})
+		res, err := s.read(ctx, ovsdb.Operation{Op: ovsdb.OperationSelect, Table: table, Where: where, Columns: []string{"_uuid"}})
 		if err != nil {
-			return fmt.Errorf("build Global insert: %w", err)
+			return "", err
 		}
-		res, err := s.conn.Transact(ctx, ops...)
+		if rows := res[0].Rows; len(rows) > 0 {
+			if id, ok := rows[0]["_uuid"].(ovsdb.UUID); ok {
+				return id.GoUUID, nil
+			}
+			return "", fmt.Errorf("select of %s returned no _uuid", table)
+		}
+		ops, err := s.client.Create(row)
+		if err != nil {
+			return "", fmt.Errorf("build %s insert: %w", table, err)
+		}
+		res, err = s.conn.Transact(ctx, ops...)
 		if err == nil {
 			err = checkResults(res, ops)
 		}
 		if err != nil {
-			s.log.Debug("creating Global row lost a race or failed; re-reading", "err", err)
-		}
-		if err := s.waitFor(ctx, func() bool { return s.readGlobalID() != "" }); err != nil {
-			return err
+			s.log.Debug("creating a row lost a race or failed; re-reading", "table", table, "err", err)
 		}
 	}
-	return errors.New("could not create or find the Quantum DB's Global row")
-}
-
-func (s *Store) readGlobalID() string {
-	var globals []qdb.Global
-	_ = s.client.List(context.Background(), &globals)
-	if len(globals) == 0 {
-		return ""
-	}
-	return globals[0].UUID
-}
-
-// waitFor polls cond until it holds, briefly; used only at start-up.
-func (s *Store) waitFor(ctx context.Context, cond func() bool) error {
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
-	deadline := time.After(5 * time.Second)
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return unavailable(ctx.Err())
-		case <-deadline:
-			return nil
-		case <-t.C:
-		}
-	}
-	return nil
+	return "", fmt.Errorf("could not create or find the %s row", table)
 }
 
 // transact runs ops as one transaction plus the generation bump, checks every
@@ -278,11 +316,10 @@ func (s *Store) waitFor(ctx context.Context, cond func() bool) error {
 // returns the per-operation results (without the barrier's) and, on failure,
 // the joined per-operation errors (libovsdb's summary does not wrap them).
 func (s *Store) transact(ctx context.Context, ops []ovsdb.Operation) ([]ovsdb.OperationResult, error) {
-	where := []ovsdb.Condition{ovsdb.NewCondition("_uuid", ovsdb.ConditionEqual, ovsdb.UUID{GoUUID: s.globalID})}
 	all := append(ops[:len(ops):len(ops)],
-		ovsdb.Operation{Op: ovsdb.OperationMutate, Table: qdb.GlobalTable, Where: where,
+		ovsdb.Operation{Op: ovsdb.OperationMutate, Table: qdb.HostTable, Where: s.hostRow(),
 			Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("generation", ovsdb.MutateOperationAdd, 1)}},
-		ovsdb.Operation{Op: ovsdb.OperationSelect, Table: qdb.GlobalTable, Where: where, Columns: []string{"generation"}},
+		s.generationSelect(),
 	)
 	if err := checkText(ops); err != nil {
 		return nil, err
@@ -299,7 +336,7 @@ func (s *Store) transact(ctx context.Context, ops []ovsdb.Operation) ([]ovsdb.Op
 	}
 	sel := res[len(all)-1]
 	if len(sel.Rows) != 1 {
-		return nil, fmt.Errorf("Quantum DB: Global row vanished")
+		return nil, fmt.Errorf("Quantum DB: the Host row of %s vanished", s.host)
 	}
 	if err := s.awaitGeneration(ctx, toInt(sel.Rows[0]["generation"])); err != nil {
 		return nil, &Error{Kind: KindUnavailable, Err: err, Detail: "The change was committed to the Quantum DB " +
@@ -320,6 +357,27 @@ func checkResults(res []ovsdb.OperationResult, ops []ovsdb.Operation) error {
 		joined = append(joined, e)
 	}
 	return errors.Join(joined...)
+}
+
+// hostRow is the condition naming this host's Host row.
+func (s *Store) hostRow() []ovsdb.Condition {
+	return []ovsdb.Condition{ovsdb.NewCondition("_uuid", ovsdb.ConditionEqual, ovsdb.UUID{GoUUID: s.hostID})}
+}
+
+// generationSelect reads this host's barrier generation, for awaitGeneration.
+func (s *Store) generationSelect() ovsdb.Operation {
+	return ovsdb.Operation{Op: ovsdb.OperationSelect, Table: qdb.HostTable, Where: s.hostRow(), Columns: []string{"generation"}}
+}
+
+// seeGeneration records a generation of this host's row the cache got.
+func (s *Store) seeGeneration(gen int) {
+	s.genMu.Lock()
+	defer s.genMu.Unlock()
+	if gen > s.gen {
+		s.gen = gen
+		close(s.genSignal)
+		s.genSignal = make(chan struct{})
+	}
 }
 
 func (s *Store) awaitGeneration(ctx context.Context, want int) error {

@@ -43,3 +43,10 @@ func (s *Store) insertChassisOps(ops []ovsdb.Operation, row *qdb.Chassis) ([]ovs
 func (s *Store) updateChassisOps(ops []ovsdb.Operation, row *qdb.Chassis) ([]ovsdb.Operation, error) {
 	return s.updateOps(ops, "build update of chassis "+row.Name, row, &row.VtepIP, &row.Datapath)
 }
+
+// setChassisNetworksOps appends the update of the networks a host's row
+// lists (publishNetworks).
+func (s *Store) setChassisNetworksOps(ops []ovsdb.Operation, chassisUUID string, networks []string) ([]ovsdb.Operation, error) {
+	row := &qdb.Chassis{UUID: chassisUUID, Networks: networks}
+	return s.updateOps(ops, "build update of the networks of a chassis", row, &row.Networks)
+}

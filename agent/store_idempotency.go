@@ -28,8 +28,8 @@ func (s *Store) insertKeyOps(ops []ovsdb.Operation, k keyed, result string) ([]o
 }
 
 // committedKey reads k's record from the DB with a select, not from the
-// cache. The same read-only transaction selects Global.generation, and the
-// cache is awaited up to it: so whatever the record answers (the network it
+// cache. The same read-only transaction selects this host's barrier
+// generation, and the cache is awaited up to it: so whatever the record answers (the network it
 // created), a following read finds, as after any successful write.
 func (s *Store) committedKey(ctx context.Context, k keyed) (*qdb.Idempotency, error) {
 	ops := []ovsdb.Operation{
@@ -37,8 +37,7 @@ func (s *Store) committedKey(ctx context.Context, k keyed) (*qdb.Idempotency, er
 			ovsdb.NewCondition("tenant_id", ovsdb.ConditionEqual, k.tenant),
 			ovsdb.NewCondition("key", ovsdb.ConditionEqual, k.key),
 		}},
-		{Op: ovsdb.OperationSelect, Table: qdb.GlobalTable, Columns: []string{"generation"},
-			Where: []ovsdb.Condition{ovsdb.NewCondition("_uuid", ovsdb.ConditionEqual, ovsdb.UUID{GoUUID: s.globalID})}},
+		s.generationSelect(),
 	}
 	res, err := s.conn.Transact(ctx, ops...)
 	if err != nil {
@@ -69,14 +68,21 @@ func (s *Store) decodeRow(row *ovsdb.Row, m model.Model) error {
 	if err != nil {
 		return err
 	}
-	return dbModel.Mapper.GetRowData(row, info)
+	if err := dbModel.Mapper.GetRowData(row, info); err != nil {
+		return err
+	}
+	// The mapper fills the schema's columns only; _uuid is not one of them.
+	if id, ok := (*row)["_uuid"].(ovsdb.UUID); ok {
+		return info.SetField("_uuid", id.GoUUID)
+	}
+	return nil
 }
 
 // SweepIdempotencyKeys deletes the records of keys used more than olderThan
 // ago (IdempotencyKeyLifetime in production) and returns how many it
 // deleted: one delete whose condition the server evaluates (the records are
 // not in the cache). It needs no read-your-writes barrier, so it does not
-// bump Global.generation and wakes no other agent.
+// bump the barrier generation.
 func (s *Store) SweepIdempotencyKeys(ctx context.Context, olderThan time.Duration) (int, error) {
 	cutoff := int(time.Now().Add(-olderThan).UnixNano())
 	row := &qdb.Idempotency{}

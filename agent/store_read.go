@@ -2,36 +2,68 @@ package agent
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/ovn-kubernetes/libovsdb/client"
+	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
 	"github.com/quantum-agent/quantum-agent/agent/qdb"
 )
 
-// The read side: everything comes from libovsdb's cache, which the monitor
-// keeps equal to the Quantum DB, so reads cost no round trip.
+// The read side. Networks (but for an API list, or one the cache does not
+// have yet) and this host's attachments come from libovsdb's cache
+// (newMonitor), which costs no round trip. Ports and the attachments
+// of any host are read with select transactions on the same connection: a
+// read after this agent's own write sees it (the write waited for the
+// barrier), and the cache does not grow with the fleet.
 
-// snapshot is a consistent-enough view of the cache for one request.
-type snapshot struct {
-	networks    []qdb.Network
-	ports       []qdb.Port
-	attachments []qdb.Attachment
+// read runs a read-only transaction (selects) and checks its results.
+func (s *Store) read(ctx context.Context, ops ...ovsdb.Operation) ([]ovsdb.OperationResult, error) {
+	res, err := s.conn.Transact(ctx, ops...)
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("Quantum DB select: %w", err))
+	}
+	if err := checkResults(res, ops); err != nil {
+		return nil, unavailable(err)
+	}
+	return res, nil
 }
 
-func (s *Store) snapshot(ctx context.Context) (snapshot, error) {
-	var snap snapshot
-	if err := s.client.List(ctx, &snap.networks); err != nil {
-		return snap, unavailable(err)
+func selectOp(table string, where ...ovsdb.Condition) ovsdb.Operation {
+	return ovsdb.Operation{Op: ovsdb.OperationSelect, Table: table, Where: where}
+}
+
+func eq(column string, value any) ovsdb.Condition {
+	return ovsdb.NewCondition(column, ovsdb.ConditionEqual, value)
+}
+
+func uuidEq(id string) ovsdb.Condition { return eq("_uuid", ovsdb.UUID{GoUUID: id}) }
+
+// decodeRows turns the rows a select returned into models.
+func decodeRows[T any, PT interface {
+	*T
+	model.Model
+}](s *Store, rows []ovsdb.Row) ([]T, error) {
+	out := make([]T, len(rows))
+	for i := range rows {
+		if err := s.decodeRow(&rows[i], PT(&out[i])); err != nil {
+			return nil, unavailable(fmt.Errorf("decode a selected row: %w", err))
+		}
 	}
-	if err := s.client.List(ctx, &snap.ports); err != nil {
-		return snap, unavailable(err)
+	return out, nil
+}
+
+// attachmentsOn returns host's attachments from the cache, which holds those
+// of this store's host. (The filter matters on a server that ignores monitor
+// conditions, such as libovsdb's in-process one in tests.)
+func (s *Store) attachmentsOn(ctx context.Context, host string) ([]qdb.Attachment, error) {
+	var atts []qdb.Attachment
+	err := s.client.WhereCache(func(a *qdb.Attachment) bool { return a.Host == host }).List(ctx, &atts)
+	if err != nil {
+		return nil, unavailable(err)
 	}
-	if err := s.client.List(ctx, &snap.attachments); err != nil {
-		return snap, unavailable(err)
-	}
-	return snap, nil
+	return atts, nil
 }
 
 // network returns the tenant's network, or networkNotFound: another tenant's
@@ -41,66 +73,143 @@ func (s *Store) network(ctx context.Context, tenant, id string) (qdb.Network, er
 		return qdb.Network{}, networkNotFound(id)
 	}
 	n := qdb.Network{UUID: id}
-	if err := s.client.Get(ctx, &n); err != nil || n.TenantID != tenant {
+	if err := s.client.Get(ctx, &n); err != nil {
+		// Not in the cache (yet): another agent may have created it a
+		// moment ago, and its update is on its way. Ask the server.
+		found, err := s.selectNetwork(ctx, id)
+		if err != nil {
+			return qdb.Network{}, err
+		}
+		if found == nil {
+			return qdb.Network{}, networkNotFound(id)
+		}
+		n = *found
+	}
+	if n.TenantID != tenant {
 		return qdb.Network{}, networkNotFound(id)
 	}
 	return n, nil
 }
 
-// port returns the port of the tenant's network, or the right not-found.
-func (s *Store) port(ctx context.Context, tenant, netID, portID string) (qdb.Port, error) {
-	if _, err := s.network(ctx, tenant, netID); err != nil {
-		return qdb.Port{}, err
+// port returns the port of the tenant's network and the attachment plugged
+// into it (nil: none), or the right not-found: one select transaction.
+func (s *Store) port(ctx context.Context, tenant, netID, portID string) (qdb.Port, *qdb.Attachment, error) {
+	res, err := s.readPort(ctx, tenant, netID, portID, selectOp(qdb.AttachmentTable, eq("port", ovsdb.UUID{GoUUID: portID})))
+	if err != nil {
+		return qdb.Port{}, nil, err
 	}
-	if uuid.Validate(portID) != nil {
-		return qdb.Port{}, portNotFound(netID, portID)
+	p, err := decodePort(s, res[0], netID, portID)
+	if err != nil {
+		return p, nil, err
 	}
-	p := qdb.Port{UUID: portID}
-	if err := s.client.Get(ctx, &p); err != nil || p.Network != netID {
-		return qdb.Port{}, portNotFound(netID, portID)
+	atts, err := decodeRows[qdb.Attachment](s, res[1].Rows)
+	if err != nil || len(atts) == 0 {
+		return p, nil, err
 	}
-	return p, nil
+	return p, &atts[0], nil
 }
 
-// attachmentOfPort returns the attachment plugged into the port, if any.
-func (s *Store) attachmentOfPort(ctx context.Context, portID string) (*qdb.Attachment, error) {
-	return s.attachmentBy(ctx, &qdb.Attachment{Port: portID})
+// portRow returns the port of the tenant's network alone: a select by UUID,
+// which the server answers without a scan (a plug needs no more: the
+// unique indexes tell what it clashes with).
+func (s *Store) portRow(ctx context.Context, tenant, netID, portID string) (qdb.Port, error) {
+	res, err := s.readPort(ctx, tenant, netID, portID)
+	if err != nil {
+		return qdb.Port{}, err
+	}
+	return decodePort(s, res[0], netID, portID)
+}
+
+// readPort checks the network and selects the port by UUID, with more
+// selects in the same transaction.
+func (s *Store) readPort(ctx context.Context, tenant, netID, portID string, more ...ovsdb.Operation) ([]ovsdb.OperationResult, error) {
+	if _, err := s.network(ctx, tenant, netID); err != nil {
+		return nil, err
+	}
+	if uuid.Validate(portID) != nil {
+		return nil, portNotFound(netID, portID)
+	}
+	return s.read(ctx, append([]ovsdb.Operation{selectOp(qdb.PortTable, uuidEq(portID))}, more...)...)
+}
+
+func decodePort(s *Store, res ovsdb.OperationResult, netID, portID string) (qdb.Port, error) {
+	ports, err := decodeRows[qdb.Port](s, res.Rows)
+	if err != nil {
+		return qdb.Port{}, err
+	}
+	if len(ports) != 1 || ports[0].Network != netID {
+		return qdb.Port{}, portNotFound(netID, portID)
+	}
+	return ports[0], nil
 }
 
 // attachmentByInterface finds where an interface id is plugged, if anywhere.
 func (s *Store) attachmentByInterface(ctx context.Context, ifaceID string) (*qdb.Attachment, error) {
-	return s.attachmentBy(ctx, &qdb.Attachment{InterfaceID: ifaceID})
+	return s.attachmentWhere(ctx, eq("interface_id", ifaceID))
 }
 
-// attachmentBy looks an attachment up through one of the schema's unique
-// indexes (interface_id or port): a map lookup in the cache, not a scan.
-func (s *Store) attachmentBy(ctx context.Context, key *qdb.Attachment) (*qdb.Attachment, error) {
-	err := s.client.Get(ctx, key)
-	switch {
-	case errors.Is(err, client.ErrNotFound):
-		return nil, nil
-	case err != nil:
-		return nil, unavailable(err)
-	}
-	return key, nil
-}
-
-func (s *Store) portsOf(ctx context.Context, netID string) ([]qdb.Port, error) {
-	var ports []qdb.Port
-	err := s.client.Where(&qdb.Port{Network: netID}).List(ctx, &ports)
+// attachmentWhere returns the attachment matching a condition on one of the
+// unique columns (interface_id, port), if any.
+func (s *Store) attachmentWhere(ctx context.Context, cond ovsdb.Condition) (*qdb.Attachment, error) {
+	res, err := s.read(ctx, selectOp(qdb.AttachmentTable, cond))
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, err
 	}
-	return ports, nil
+	atts, err := decodeRows[qdb.Attachment](s, res[0].Rows)
+	if err != nil || len(atts) == 0 {
+		return nil, err
+	}
+	return &atts[0], nil
 }
 
+// attachmentOn returns the attachment plugged into the port, if any.
+func (s *Store) attachmentOn(ctx context.Context, portID string) (*qdb.Attachment, error) {
+	return s.attachmentWhere(ctx, eq("port", ovsdb.UUID{GoUUID: portID}))
+}
+
+// networkContents are the ports and attachments of some networks, read in
+// one transaction.
+type networkContents struct {
+	ports       map[string][]qdb.Port // by network
+	attByPort   map[string]*qdb.Attachment
+	attachments map[string][]qdb.Attachment // by network
+}
+
+func (s *Store) contentsOf(ctx context.Context, netIDs ...string) (networkContents, error) {
+	c := networkContents{ports: map[string][]qdb.Port{}, attByPort: map[string]*qdb.Attachment{}, attachments: map[string][]qdb.Attachment{}}
+	if len(netIDs) == 0 {
+		return c, nil
+	}
+	ops := make([]ovsdb.Operation, 0, 2*len(netIDs))
+	for _, id := range netIDs {
+		ref := eq("network", ovsdb.UUID{GoUUID: id})
+		ops = append(ops, selectOp(qdb.PortTable, ref), selectOp(qdb.AttachmentTable, ref))
+	}
+	res, err := s.read(ctx, ops...)
+	if err != nil {
+		return c, err
+	}
+	for i, id := range netIDs {
+		ports, err := decodeRows[qdb.Port](s, res[2*i].Rows)
+		if err != nil {
+			return c, err
+		}
+		atts, err := decodeRows[qdb.Attachment](s, res[2*i+1].Rows)
+		if err != nil {
+			return c, err
+		}
+		c.ports[id], c.attachments[id] = ports, atts
+		for j := range atts {
+			c.attByPort[atts[j].Port] = &atts[j]
+		}
+	}
+	return c, nil
+}
+
+// attachmentsOf returns the attachments of one network, of every host.
 func (s *Store) attachmentsOf(ctx context.Context, netID string) ([]qdb.Attachment, error) {
-	var atts []qdb.Attachment
-	err := s.client.Where(&qdb.Attachment{Network: netID}).List(ctx, &atts)
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	return atts, nil
+	c, err := s.contentsOf(ctx, netID)
+	return c.attachments[netID], err
 }
 
 // Conversions from DB rows to the model. Lists are sorted by id so that
@@ -136,12 +245,4 @@ func joinPorts(ports []qdb.Port, attByPort map[string]*qdb.Attachment) []Port {
 	}
 	sortByCreation(out, func(p Port) (int64, string) { return p.created, p.ID })
 	return out
-}
-
-func indexAttachmentsByPort(atts []qdb.Attachment) map[string]*qdb.Attachment {
-	m := make(map[string]*qdb.Attachment, len(atts))
-	for i := range atts {
-		m[atts[i].Port] = &atts[i]
-	}
-	return m
 }

@@ -30,7 +30,8 @@ type Status struct {
 	LastPass  time.Time        `json:"last_reconcile_pass,omitzero"`
 	Databases []DatabaseStatus `json:"databases"`
 	Networks  int              `json:"networks"`
-	// Ports by op-status; Attachments (of this host) by status.
+	// Ports (of this host's attachments) by op-status; Attachments (of
+	// this host) by status.
 	Ports       map[string]int `json:"ports"`
 	Attachments map[string]int `json:"attachments"`
 	// CountError is set when the counts could not be read.

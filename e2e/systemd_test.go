@@ -240,7 +240,7 @@ func TestMetricsReadyzAndStatus(t *testing.T) {
 		`quantum_agent_ovsdb_connected{database="open_vswitch"} 1`,
 		`quantum_agent_api_requests_total{code="204",method="PUT",route="/v1.1/tenants/{tenant}/networks/{net}/ports/{port}/attachment"} 1`,
 		`quantum_agent_api_request_duration_seconds_bucket{method="POST",route="/v1.1/tenants/{tenant}/networks",le="+Inf"} 1`,
-		`quantum_agent_reconcile_passes_total `,
+		`quantum_agent_reconcile_passes_total{trigger="resync"} `,
 		`quantum_agent_reconcile_pass_duration_seconds_count `,
 		`quantum_agent_reconcile_errors_total `,
 		`process_resident_memory_bytes `,
@@ -281,6 +281,13 @@ func TestMetricsReadyzAndStatus(t *testing.T) {
 	if err == nil || !strings.Contains(out, "NOT CONNECTED") || !strings.Contains(out, "not ready") {
 		t.Errorf("quantumctl status with the DB down: %v\n%s", err, out)
 	}
+	// The connection gauge polls once a second: let it see the outage (a
+	// status that answers at once no longer stretches it), so the
+	// reconnect is counted.
+	pollUntil(t, "the connection gauge to see the Quantum DB gone", func() (string, bool) {
+		m, _ := get("/metrics")
+		return m, strings.Contains(m, `quantum_agent_ovsdb_connected{database="quantum"} 0`)
+	})
 	s.qdb.Start()
 	pollUntil(t, "the reconnect counted and /readyz back", func() (string, bool) {
 		m, _ := get("/metrics")

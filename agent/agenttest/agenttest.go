@@ -60,7 +60,7 @@ func NewAt(t testing.TB, endpoint string, cfg agent.Config) *agent.Agent {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	log := Logger(t)
-	store, err := agent.OpenStore(ctx, agent.StoreConfig{Endpoints: []string{endpoint}, LibLogger: slog.New(slog.NewTextHandler(io.Discard, nil))}, log)
+	store, err := agent.OpenStore(ctx, agent.StoreConfig{Endpoints: []string{endpoint}, Host: cfg.Host, LibLogger: slog.New(slog.NewTextHandler(io.Discard, nil))}, log)
 	if err != nil {
 		t.Fatalf("open store at %s: %v", endpoint, err)
 	}

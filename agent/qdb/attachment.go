@@ -7,34 +7,60 @@ import "github.com/ovn-kubernetes/libovsdb/model"
 const AttachmentTable = "Attachment"
 
 type (
-	AttachmentStatus = string
+	AttachmentAdminState = string
+	AttachmentStatus     = string
 )
 
 var (
-	AttachmentStatusProvisioning AttachmentStatus = "PROVISIONING"
-	AttachmentStatusUp           AttachmentStatus = "UP"
-	AttachmentStatusDown         AttachmentStatus = "DOWN"
-	AttachmentStatusFailed       AttachmentStatus = "FAILED"
+	AttachmentAdminStateActive   AttachmentAdminState = "ACTIVE"
+	AttachmentAdminStateDown     AttachmentAdminState = "DOWN"
+	AttachmentStatusProvisioning AttachmentStatus     = "PROVISIONING"
+	AttachmentStatusUp           AttachmentStatus     = "UP"
+	AttachmentStatusDown         AttachmentStatus     = "DOWN"
+	AttachmentStatusFailed       AttachmentStatus     = "FAILED"
 )
 
 // Attachment defines an object in Attachment table
 type Attachment struct {
-	UUID        string            `ovsdb:"_uuid"`
-	CreatedAt   int               `ovsdb:"created_at"`
-	Device      string            `ovsdb:"device"`
-	ExternalIDs map[string]string `ovsdb:"external_ids"`
-	Host        string            `ovsdb:"host"`
-	InterfaceID string            `ovsdb:"interface_id"`
-	MAC         string            `ovsdb:"mac"`
-	Network     string            `ovsdb:"network"`
-	Port        string            `ovsdb:"port"`
-	Reason      string            `ovsdb:"reason"`
-	Status      AttachmentStatus  `ovsdb:"status" validate:"oneof='PROVISIONING' 'UP' 'DOWN' 'FAILED'"`
-	VmID        string            `ovsdb:"vm_id"`
+	UUID        string                `ovsdb:"_uuid"`
+	AdminState  *AttachmentAdminState `ovsdb:"admin_state" validate:"omitempty,oneof='ACTIVE' 'DOWN'"`
+	CreatedAt   int                   `ovsdb:"created_at"`
+	Device      string                `ovsdb:"device"`
+	ExternalIDs map[string]string     `ovsdb:"external_ids"`
+	Host        string                `ovsdb:"host"`
+	InterfaceID string                `ovsdb:"interface_id"`
+	MAC         string                `ovsdb:"mac"`
+	Network     string                `ovsdb:"network"`
+	Port        string                `ovsdb:"port"`
+	Reason      string                `ovsdb:"reason"`
+	Status      AttachmentStatus      `ovsdb:"status" validate:"oneof='PROVISIONING' 'UP' 'DOWN' 'FAILED'"`
+	VmID        string                `ovsdb:"vm_id"`
 }
 
 func (a *Attachment) GetUUID() string {
 	return a.UUID
+}
+
+func (a *Attachment) GetAdminState() *AttachmentAdminState {
+	return a.AdminState
+}
+
+func copyAttachmentAdminState(a *AttachmentAdminState) *AttachmentAdminState {
+	if a == nil {
+		return nil
+	}
+	b := *a
+	return &b
+}
+
+func equalAttachmentAdminState(a, b *AttachmentAdminState) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if a == b {
+		return true
+	}
+	return *a == *b
 }
 
 func (a *Attachment) GetCreatedAt() int {
@@ -109,6 +135,7 @@ func (a *Attachment) GetVmID() string {
 
 func (a *Attachment) DeepCopyInto(b *Attachment) {
 	*b = *a
+	b.AdminState = copyAttachmentAdminState(a.AdminState)
 	b.ExternalIDs = copyAttachmentExternalIDs(a.ExternalIDs)
 }
 
@@ -129,6 +156,7 @@ func (a *Attachment) CloneModel() model.Model {
 
 func (a *Attachment) Equals(b *Attachment) bool {
 	return a.UUID == b.UUID &&
+		equalAttachmentAdminState(a.AdminState, b.AdminState) &&
 		a.CreatedAt == b.CreatedAt &&
 		a.Device == b.Device &&
 		equalAttachmentExternalIDs(a.ExternalIDs, b.ExternalIDs) &&

@@ -12,6 +12,7 @@ type Chassis struct {
 	Datapath    string            `ovsdb:"datapath"`
 	ExternalIDs map[string]string `ovsdb:"external_ids"`
 	Name        string            `ovsdb:"name"`
+	Networks    []string          `ovsdb:"networks"`
 	VtepIP      string            `ovsdb:"vtep_ip"`
 }
 
@@ -57,6 +58,34 @@ func (a *Chassis) GetName() string {
 	return a.Name
 }
 
+func (a *Chassis) GetNetworks() []string {
+	return a.Networks
+}
+
+func copyChassisNetworks(a []string) []string {
+	if a == nil {
+		return nil
+	}
+	b := make([]string, len(a))
+	copy(b, a)
+	return b
+}
+
+func equalChassisNetworks(a, b []string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for i, v := range a {
+		if b[i] != v {
+			return false
+		}
+	}
+	return true
+}
+
 func (a *Chassis) GetVtepIP() string {
 	return a.VtepIP
 }
@@ -64,6 +93,7 @@ func (a *Chassis) GetVtepIP() string {
 func (a *Chassis) DeepCopyInto(b *Chassis) {
 	*b = *a
 	b.ExternalIDs = copyChassisExternalIDs(a.ExternalIDs)
+	b.Networks = copyChassisNetworks(a.Networks)
 }
 
 func (a *Chassis) DeepCopy() *Chassis {
@@ -86,6 +116,7 @@ func (a *Chassis) Equals(b *Chassis) bool {
 		a.Datapath == b.Datapath &&
 		equalChassisExternalIDs(a.ExternalIDs, b.ExternalIDs) &&
 		a.Name == b.Name &&
+		equalChassisNetworks(a.Networks, b.Networks) &&
 		a.VtepIP == b.VtepIP
 }
 

@@ -15,6 +15,7 @@ func FullDatabaseModel() (model.ClientDBModel, error) {
 		"Attachment":  &Attachment{},
 		"Chassis":     &Chassis{},
 		"Global":      &Global{},
+		"Host":        &Host{},
 		"Idempotency": &Idempotency{},
 		"Network":     &Network{},
 		"Port":        &Port{},
@@ -23,10 +24,26 @@ func FullDatabaseModel() (model.ClientDBModel, error) {
 
 var schema = `{
   "name": "Quantum",
-  "version": "1.2.0",
+  "version": "1.3.0",
   "tables": {
     "Attachment": {
       "columns": {
+        "admin_state": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "ACTIVE",
+                  "DOWN"
+                ]
+              ]
+            },
+            "min": 0,
+            "max": 1
+          }
+        },
         "created_at": {
           "type": "integer"
         },
@@ -125,6 +142,17 @@ var schema = `{
         "name": {
           "type": "string"
         },
+        "networks": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Network",
+              "refType": "weak"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
         "vtep_ip": {
           "type": "string"
         }
@@ -154,6 +182,34 @@ var schema = `{
           "type": "integer"
         }
       },
+      "isRoot": true
+    },
+    "Host": {
+      "columns": {
+        "external_ids": {
+          "type": {
+            "key": {
+              "type": "string"
+            },
+            "value": {
+              "type": "string"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "generation": {
+          "type": "integer"
+        },
+        "name": {
+          "type": "string"
+        }
+      },
+      "indexes": [
+        [
+          "name"
+        ]
+      ],
       "isRoot": true
     },
     "Idempotency": {
@@ -194,6 +250,17 @@ var schema = `{
             },
             "value": {
               "type": "string"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "free_ports": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Port",
+              "refType": "weak"
             },
             "min": 0,
             "max": "unlimited"

@@ -22,6 +22,7 @@ type Network struct {
 	UUID            string             `ovsdb:"_uuid"`
 	CreatedAt       int                `ovsdb:"created_at"`
 	ExternalIDs     map[string]string  `ovsdb:"external_ids"`
+	FreePorts       []string           `ovsdb:"free_ports"`
 	Name            string             `ovsdb:"name"`
 	NetworkType     NetworkNetworkType `ovsdb:"network_type" validate:"oneof='vlan' 'flat' 'vxlan' 'local'"`
 	PhysicalNetwork string             `ovsdb:"physical_network"`
@@ -68,6 +69,34 @@ func equalNetworkExternalIDs(a, b map[string]string) bool {
 	return true
 }
 
+func (a *Network) GetFreePorts() []string {
+	return a.FreePorts
+}
+
+func copyNetworkFreePorts(a []string) []string {
+	if a == nil {
+		return nil
+	}
+	b := make([]string, len(a))
+	copy(b, a)
+	return b
+}
+
+func equalNetworkFreePorts(a, b []string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for i, v := range a {
+		if b[i] != v {
+			return false
+		}
+	}
+	return true
+}
+
 func (a *Network) GetName() string {
 	return a.Name
 }
@@ -95,6 +124,7 @@ func (a *Network) GetTenantID() string {
 func (a *Network) DeepCopyInto(b *Network) {
 	*b = *a
 	b.ExternalIDs = copyNetworkExternalIDs(a.ExternalIDs)
+	b.FreePorts = copyNetworkFreePorts(a.FreePorts)
 }
 
 func (a *Network) DeepCopy() *Network {
@@ -116,6 +146,7 @@ func (a *Network) Equals(b *Network) bool {
 	return a.UUID == b.UUID &&
 		a.CreatedAt == b.CreatedAt &&
 		equalNetworkExternalIDs(a.ExternalIDs, b.ExternalIDs) &&
+		equalNetworkFreePorts(a.FreePorts, b.FreePorts) &&
 		a.Name == b.Name &&
 		a.NetworkType == b.NetworkType &&
 		a.PhysicalNetwork == b.PhysicalNetwork &&

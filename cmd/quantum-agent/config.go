@@ -24,6 +24,7 @@ type config struct {
 	SocketMode        uint
 	Datapath          string
 	QuantumDB         []string
+	QuantumDBLeader   bool // --quantum-db-leader-only
 	OVSDB             string
 	IntegrationBridge string
 	OVSDatapathType   string
@@ -110,6 +111,7 @@ func declareFlags(fs *flag.FlagSet, c *config, text *flagText) {
 	fs.Var((*modeValue)(&c.SocketMode), "socket-mode", "file `mode` of the API socket, in octal")
 	fs.StringVar(&c.Datapath, "datapath", "ovs", "`datapath`: ovs or linuxbridge")
 	fs.StringVar(&text.quantumDB, "quantum-db", "unix:/run/quantum/db.sock", "Quantum DB `remotes`, comma-separated (several for a Raft cluster)")
+	fs.BoolVar(&c.QuantumDBLeader, "quantum-db-leader-only", true, "talk only to the Raft leader among the --quantum-db remotes; false when they are relays (or followers): reads and monitors then stay where the agent connects, writes are forwarded to the leader")
 	fs.StringVar(&c.OVSDB, "ovs-db", "unix:/run/openvswitch/db.sock", "Open_vSwitch database `remote`")
 	fs.StringVar(&c.IntegrationBridge, "integration-bridge", "br-int", "OVS integration `bridge`")
 	fs.StringVar(&c.OVSDatapathType, "ovs-datapath-type", "system", "datapath `type` of an integration bridge the agent creates: system or netdev")

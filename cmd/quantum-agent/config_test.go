@@ -65,7 +65,7 @@ func TestConfigFileKeysAreTheFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{"socket", "socket_group", "socket_mode", "datapath", "quantum_db", "ovs_db",
+	for _, key := range []string{"socket", "socket_group", "socket_mode", "datapath", "quantum_db", "quantum_db_leader_only", "ovs_db",
 		"integration_bridge", "ovs_datapath_type", "network_vlan_ranges", "bridge_mappings", "interface_mappings",
 		"host", "metrics_listen", "log_level", "libovsdb_log_level", "resync_interval", "request_timeout", "shutdown_timeout"} {
 		if _, ok := c.values[key]; !ok {

@@ -104,7 +104,7 @@ func (d *daemon) openStore(ctx context.Context) (*agent.Store, error) {
 		attemptCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		var err error
-		store, err = agent.OpenStore(attemptCtx, agent.StoreConfig{Endpoints: d.cfg.QuantumDB, LibLogger: d.libLog, Panics: d.panics}, d.log)
+		store, err = agent.OpenStore(attemptCtx, agent.StoreConfig{Endpoints: d.cfg.QuantumDB, Host: d.cfg.Host, AnyMember: !d.cfg.QuantumDBLeader, LibLogger: d.libLog, Panics: d.panics}, d.log)
 		return err
 	})
 	return store, err
