@@ -336,13 +336,11 @@ print_usage() {
 	  export QUANTUM_SOCKET=$D/quantum.sock
 	  alias qc='$BIN/quantumctl --socket $D/quantum.sock --tenant demo'
 
-	  id() { sed -n 's/.*"id": *"\\([^"]*\\)".*/\\1/p'; }   # the id in -o json's answer
-
-	  NET1=\$(qc -o json net-create net1 | id)
-	  NET2=\$(qc -o json net-create net2 | id)
-	  P1=\$(qc -o json port-create \$NET1 --state ACTIVE | id)
-	  P2=\$(qc -o json port-create \$NET1 --state ACTIVE | id)
-	  P3=\$(qc -o json port-create \$NET2 --state ACTIVE | id)
+	  NET1=\$(qc net-create -q net1)           # -q: print just the new id
+	  NET2=\$(qc net-create -q net2)
+	  P1=\$(qc port-create -q \$NET1 --state ACTIVE)
+	  P2=\$(qc port-create -q \$NET1 --state ACTIVE)
+	  P3=\$(qc port-create -q \$NET2 --state ACTIVE)
 	  qc plug \$NET1 \$P1 vif-vm1 --device tapvm1
 	  qc plug \$NET1 \$P2 vif-vm2 --device tapvm2
 	  qc plug \$NET2 \$P3 vif-vm3 --device tapvm3
