@@ -16,7 +16,10 @@ type Network struct {
 	NetworkType     string `json:"network-type,omitempty"`
 	PhysicalNetwork string `json:"physical-network,omitempty"`
 	SegmentationID  int    `json:"segmentation-id,omitempty"`
-	Ports           []Port `json:"ports,omitempty"`
+	// MTU is what a guest on the network may send: a compute driver sets
+	// the guest's interface to it (0 from an agent that predates it).
+	MTU   int    `json:"mtu,omitempty"`
+	Ports []Port `json:"ports,omitempty"`
 }
 
 // Port is a logical port on a network.
