@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Admin states of a port (API.md: exactly ACTIVE or DOWN, default DOWN).
+// Admin states of a port (docs/api.md, Concepts: exactly ACTIVE or DOWN, default DOWN).
 const (
 	PortActive = "ACTIVE"
 	PortDown   = "DOWN"

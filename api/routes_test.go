@@ -50,7 +50,7 @@ func eq[T comparable](t *testing.T, what string, got, want T) {
 	}
 }
 
-// TestRoutes walks every route of API.md in each version and format.
+// TestRoutes walks every route of docs/api.md in each version and format.
 func TestRoutes(t *testing.T) {
 	for _, ver := range []string{v10, v11} {
 		for _, f := range []format{formatJSON, formatXML} {

@@ -2,7 +2,8 @@ package client
 
 // The JSON tags are the wire names, so a value marshals back to the same
 // shape the agent sent (quantumctl -o json relies on that). Keys the client
-// does not know are ignored, as API.md asks of clients.
+// does not know are ignored, as docs/api.md asks of clients
+// (Extensions).
 
 // Network is a virtual network as the agent shows it. List views fill only
 // ID; detail views add the rest; Ports only comes with GetNetwork.
