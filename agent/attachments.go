@@ -120,7 +120,7 @@ func (a *Agent) plug(ctx context.Context, tenant, netID, portID string, spec Att
 }
 
 // plugConflict turns a plug's failure into the API's error, by the
-// plug-order rules (API.md): the id plugged anywhere, this port included,
+// plug-order rules (docs/api.md, Plug an attachment): the id plugged anywhere, this port included,
 // is alreadyAttached; the port holding another id is portInUse. Which index
 // the DB names is not enough (both clash when the id is in this very port),
 // so it reads what is plugged.

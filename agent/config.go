@@ -15,6 +15,10 @@ type Config struct {
 	// PhysicalNetworks are further physical networks provider networks may
 	// name (from --bridge-mappings / --interface-mappings).
 	PhysicalNetworks []string
+	// UnderlayMTU is --underlay-mtu: the IP MTU of the network between the
+	// hosts, from which every network's MTU follows (GuestMTU). Every agent
+	// of a cloud must have the same. Zero: DefaultUnderlayMTU.
+	UnderlayMTU int
 }
 
 // Agent implements Service on top of the Store.

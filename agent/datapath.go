@@ -53,9 +53,12 @@ type WiredPort struct {
 	MAC          string
 	VMID         string
 	Segment      Segment
-	// VLAN is the tag on the integration bridge: the segmentation id of a
-	// vlan network, DeadVLAN when AdminUp is false, 0 when the datapath must
-	// choose (other segment types).
+	// VLAN is what the Quantum DB alone says of the port's tag: the
+	// segmentation id of a vlan network, DeadVLAN when AdminUp is false, 0
+	// otherwise. No datapath wires by it: the OVS one picks each network's
+	// local VLAN per host itself (ovs/localvlan.go) and takes only AdminUp
+	// for DeadVLAN; the Linux-bridge one reads Segment. It stays for the
+	// tests (and fakes) that describe a port by it.
 	VLAN    int
 	AdminUp bool // the port's admin state is ACTIVE
 	// Peers are the VTEP addresses of the other hosts with attachments on

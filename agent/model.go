@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Admin states of a port (API.md: exactly ACTIVE or DOWN, default DOWN).
+// Admin states of a port (docs/api.md, Concepts: exactly ACTIVE or DOWN, default DOWN).
 const (
 	PortActive = "ACTIVE"
 	PortDown   = "DOWN"
@@ -36,7 +36,11 @@ type Network struct {
 	Name     string
 	OpStatus string
 	Segment  Segment
-	Ports    []Port // filled by the calls that say so
+	// MTU is what a guest on the network may send (the provider extension's
+	// mtu): computed from Segment.Type and the agent's underlay MTU, not
+	// stored (see GuestMTU).
+	MTU   int
+	Ports []Port // filled by the calls that say so
 
 	created int64 // for ordering lists
 }

@@ -21,7 +21,7 @@ func (a *Agent) ListNetworks(ctx context.Context, tenant string, withPorts bool)
 	var out []Network
 	var ids []string
 	for _, n := range nets {
-		out = append(out, toNetwork(n))
+		out = append(out, a.withMTU(toNetwork(n)))
 		ids = append(ids, n.UUID)
 	}
 	if withPorts {
@@ -42,7 +42,7 @@ func (a *Agent) GetNetwork(ctx context.Context, tenant, netID string, withPorts 
 	if err != nil {
 		return Network{}, err
 	}
-	net := toNetwork(n)
+	net := a.withMTU(toNetwork(n))
 	if withPorts {
 		c, err := a.store.contentsOf(ctx, netID)
 		if err != nil {
@@ -102,9 +102,9 @@ func (a *Agent) createNetwork(ctx context.Context, tenant string, spec NetworkSp
 // now, or, deleted since, as it was asked for (the answer shows only the id).
 func (a *Agent) replayNetwork(ctx context.Context, tenant, id string, spec NetworkSpec) Network {
 	if n, err := a.store.network(ctx, tenant, id); err == nil {
-		return toNetwork(n)
+		return a.withMTU(toNetwork(n))
 	}
-	return Network{ID: id, Tenant: tenant, Name: spec.Name, OpStatus: StatusUp, Segment: spec.Segment}
+	return a.withMTU(Network{ID: id, Tenant: tenant, Name: spec.Name, OpStatus: StatusUp, Segment: spec.Segment})
 }
 
 // insertNetwork inserts the network with k's record. Its id is chosen here,
@@ -133,7 +133,7 @@ func (a *Agent) insertNetwork(ctx context.Context, tenant, name string, seg Segm
 		}
 		return Network{}, err
 	}
-	return toNetwork(*row), nil
+	return a.withMTU(toNetwork(*row)), nil
 }
 
 func describeSegment(seg Segment) string {

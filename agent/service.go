@@ -2,7 +2,7 @@ package agent
 
 import "context"
 
-// Service is the API-facing surface of the agent: every operation of API.md,
+// Service is the API-facing surface of the agent: every operation of docs/api.md,
 // tenant-scoped. A network of another tenant is reported as not found. Every
 // write returns only once it is durable in the Quantum DB.
 //

@@ -32,7 +32,7 @@ func extensions() []extensionView {
 	}
 	return []extensionView{
 		ext("provider", "Provider Network",
-			"Network type (vlan, flat, vxlan, local), physical network and segmentation id on networks."),
+			"Network type (vlan, flat, vxlan, local), physical network and segmentation id on networks, and the MTU a guest on each may use."),
 		ext("attachment-status", "Attachment Status",
 			"Attachments report their status (PROVISIONING, UP, DOWN, FAILED) and the reason for it."),
 		ext("vif-binding", "VIF Binding",

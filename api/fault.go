@@ -20,7 +20,7 @@ type fault struct {
 	detail  string
 }
 
-// faultOf is THE table from agent error kinds to faults (API.md "Faults").
+// faultOf is THE table from agent error kinds to faults (docs/api.md "Faults").
 func faultOf(k agent.Kind) fault {
 	switch k {
 	case agent.KindMalformed:

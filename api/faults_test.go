@@ -66,7 +66,7 @@ func newWorld(t *testing.T) world {
 		freePath: "/networks/" + n.ID + "/ports/" + free.ID}
 }
 
-// TestFaults checks every fault of the API.md table in both versions and
+// TestFaults checks every fault of docs/api.md's table in both versions and
 // both formats: status, name or type, fixed message and detail.
 func TestFaults(t *testing.T) {
 	type faultCase struct {

@@ -7,7 +7,7 @@ import (
 	"github.com/quantum-agent/quantum-agent/agent"
 )
 
-// Filters of the list calls (API.md "Filters"): every value of every key
+// Filters of the list calls (docs/api.md "Filters"): every value of every key
 // must match (AND), exactly, except has-attachment (true/false, any case).
 // An unknown key is refused rather than matching nothing.
 

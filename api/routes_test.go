@@ -50,7 +50,7 @@ func eq[T comparable](t *testing.T, what string, got, want T) {
 	}
 }
 
-// TestRoutes walks every route of API.md in each version and format.
+// TestRoutes walks every route of docs/api.md in each version and format.
 func TestRoutes(t *testing.T) {
 	for _, ver := range []string{v10, v11} {
 		for _, f := range []format{formatJSON, formatXML} {
@@ -88,12 +88,14 @@ func walkRoutes(t *testing.T, c tclient) {
 	eq(t, "provider type", r.str("networks.1.network-type"), "vlan")
 	eq(t, "provider physnet", r.str("networks.1.physical-network"), "physnet2")
 	eq(t, "provider segmentation id", r.str("networks.1.segmentation-id"), "42")
+	eq(t, "provider mtu", r.str("networks.1.mtu"), "1500")
 
 	r = expect(t, c.do("GET", "/networks/"+net1, ""), 200)
 	eq(t, "show id", r.str("network.id"), net1)
 	eq(t, "show name", r.str("network.name"), "net1")
 	eq(t, "show op-status shown", r.has("network.op-status"), v11)
 	eq(t, "show has no ports", r.has("network.ports"), false)
+	eq(t, "show mtu", r.str("network.mtu"), "1500")
 
 	expect(t, c.do("PUT", "/networks/"+net1, reqBody(c.f, "network", map[string]any{"name": "renamed"})), 204)
 	eq(t, "renamed", expect(t, c.do("GET", "/networks/"+net1, ""), 200).str("network.name"), "renamed")

@@ -18,6 +18,8 @@ type networkView struct {
 	NetworkType     string `json:"network-type,omitempty" xml:"network-type,attr,omitempty"`
 	PhysicalNetwork string `json:"physical-network,omitempty" xml:"physical-network,attr,omitempty"`
 	SegmentationID  int    `json:"segmentation-id,omitempty" xml:"segmentation-id,attr,omitempty"`
+	// MTU is read-only: computed by the agent, never taken from a body.
+	MTU int `json:"mtu,omitempty" xml:"mtu,attr,omitempty"`
 
 	Ports *xmlList[portView] `json:"ports,omitempty" xml:"ports,omitempty"`
 }
@@ -85,6 +87,7 @@ func newNetworkView(n agent.Network, version string, withPorts bool) networkView
 		NetworkType:     n.Segment.Type,
 		PhysicalNetwork: n.Segment.PhysicalNetwork,
 		SegmentationID:  n.Segment.SegmentationID,
+		MTU:             n.MTU,
 	}
 	if withOpStatus(version) {
 		v.OpStatus = orUnknown(n.OpStatus)

@@ -66,7 +66,7 @@ func (s failingService) WaitAttachment(context.Context, string, string, string, 
 }
 
 // contract is what each agent error kind must look like to a client: the
-// client's kind and the status code of each version (API.md, Faults).
+// client's kind and the status code of each version (docs/api.md, Faults).
 var contract = map[agent.Kind]struct {
 	kind     client.FaultKind
 	v10, v11 int

@@ -2,7 +2,7 @@
 // v1.1) that quantum-agent serves over HTTP on a Unix socket. Compute drivers
 // and quantumctl use it; it speaks JSON only.
 //
-// It knows the wire contract (docs API.md and wire-extensions.md) and nothing
+// It knows the wire contract (docs/api.md and docs/wire-extensions.md) and nothing
 // of the agent's internals: it imports no other package of this module, so a
 // compute driver can vendor it alone.
 //

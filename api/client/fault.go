@@ -19,7 +19,7 @@ type FaultKind string
 
 func (k FaultKind) Error() string { return "quantum: " + string(k) }
 
-// The kinds of fault quantum-agent reports (API.md, Faults). Their values are
+// The kinds of fault quantum-agent reports (docs/api.md, Faults). Their values are
 // the v1.1 type names.
 const (
 	ErrMalformed        FaultKind = "MalformedRequest"

@@ -2,7 +2,8 @@ package client
 
 // The JSON tags are the wire names, so a value marshals back to the same
 // shape the agent sent (quantumctl -o json relies on that). Keys the client
-// does not know are ignored, as API.md asks of clients.
+// does not know are ignored, as docs/api.md asks of clients
+// (Extensions).
 
 // Network is a virtual network as the agent shows it. List views fill only
 // ID; detail views add the rest; Ports only comes with GetNetwork.
@@ -16,7 +17,10 @@ type Network struct {
 	NetworkType     string `json:"network-type,omitempty"`
 	PhysicalNetwork string `json:"physical-network,omitempty"`
 	SegmentationID  int    `json:"segmentation-id,omitempty"`
-	Ports           []Port `json:"ports,omitempty"`
+	// MTU is what a guest on the network may send: a compute driver sets
+	// the guest's interface to it (0 from an agent that predates it).
+	MTU   int    `json:"mtu,omitempty"`
+	Ports []Port `json:"ports,omitempty"`
 }
 
 // Port is a logical port on a network.

@@ -32,6 +32,7 @@ type config struct {
 	BridgeMappings    map[string]string
 	InterfaceMappings map[string]string
 	VXLANLocalIP      netip.Addr // this host's VTEP (both datapaths); invalid when unset
+	UnderlayMTU       int        // the same on every agent of a cloud: networks show their MTU from it
 	Host              string
 	MetricsListen     string
 	ConfigFile        string
@@ -119,6 +120,7 @@ func declareFlags(fs *flag.FlagSet, c *config, text *flagText) {
 	fs.StringVar(&text.bridgeMappings, "bridge-mappings", "", "OVS physical bridges, `PHYSNET:BRIDGE[,...]`")
 	fs.StringVar(&text.ifaceMappings, "interface-mappings", "", "Linux bridge uplinks, `PHYSNET:INTERFACE[,...]`")
 	fs.StringVar(&text.vxlanLocalIP, "vxlan-local-ip", "", "this host's VXLAN tunnel endpoint, an IPv4 `address` on the underlay (ovs: on an OVS internal port of a netdev bridge; empty: no vxlan networks)")
+	fs.IntVar(&c.UnderlayMTU, "underlay-mtu", agent.DefaultUnderlayMTU, "IP `MTU` of the network between the hosts, the same on every agent of a cloud: networks show it as their mtu (vxlan 50 bytes less) for the compute driver to set in the guest")
 	fs.StringVar(&c.Host, "host", "", "this hypervisor's `name` (default: the hostname)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "127.0.0.1:9697", "`address` for /metrics, /healthz, /readyz (empty: off)")
 	fs.StringVar(&c.ConfigFile, "config", "", "TOML configuration `file` (keys: the flag names with _ for -); flags override it; read again on SIGHUP")
@@ -157,6 +159,7 @@ func (c *config) validate(text flagText, src func(name string) string) error {
 			check(fmt.Errorf("%s %q: want an IPv4 address", src("vxlan-local-ip"), text.vxlanLocalIP))
 		}
 	}
+	check(prefix(src("underlay-mtu"), agent.CheckUnderlayMTU(c.UnderlayMTU)))
 	if c.IntegrationBridge == "" || len(c.IntegrationBridge) > 15 {
 		check(fmt.Errorf("%s %q: must be 1 to 15 characters", src("integration-bridge"), c.IntegrationBridge))
 	}

@@ -67,7 +67,7 @@ func TestConfigFileKeysAreTheFlags(t *testing.T) {
 	}
 	for _, key := range []string{"socket", "socket_group", "socket_mode", "datapath", "quantum_db", "quantum_db_leader_only", "ovs_db",
 		"integration_bridge", "ovs_datapath_type", "network_vlan_ranges", "bridge_mappings", "interface_mappings",
-		"host", "metrics_listen", "log_level", "libovsdb_log_level", "resync_interval", "request_timeout", "shutdown_timeout"} {
+		"underlay_mtu", "host", "metrics_listen", "log_level", "libovsdb_log_level", "resync_interval", "request_timeout", "shutdown_timeout"} {
 		if _, ok := c.values[key]; !ok {
 			t.Errorf("key %s missing", key)
 		}
@@ -95,6 +95,8 @@ func TestConfigFileErrorsNameKeyAndFile(t *testing.T) {
 		{"not toml", "socket = \n", []string{"config file"}},
 		{"float", "socket_mode = 1.5\n", []string{"key socket_mode", "float64"}},
 		{"config in file", "config = \"/etc/other\"\n", []string{`unknown key "config"`}},
+		{"mtu too small", "underlay_mtu = 100\n", []string{"underlay_mtu (in ", "100 is not an MTU from 576 to 65535"}},
+		{"mtu not a number", "underlay_mtu = \"jumbo\"\n", []string{"key underlay_mtu", `"jumbo"`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := writeConf(t, c.text)
@@ -111,6 +113,29 @@ func TestConfigFileErrorsNameKeyAndFile(t *testing.T) {
 	}
 	if _, err := parseConfig([]string{"--config", "/nonexistent/agent.conf"}, io.Discard); err == nil || !strings.Contains(err.Error(), "/nonexistent/agent.conf") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestUnderlayMTU: 1500 unless told, from a flag or the file; a value out
+// of bounds from the command line names the flag.
+func TestUnderlayMTU(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"--host", "h"}, 1500},
+		{[]string{"--host", "h", "--underlay-mtu", "9000"}, 9000},
+		{[]string{"--host", "h", "--config", writeConf(t, "underlay_mtu = 1600\n")}, 1600},
+		{[]string{"--host", "h", "--config", writeConf(t, "underlay_mtu = 1600\n"), "--underlay-mtu", "9000"}, 9000},
+	} {
+		c, err := parseConfig(tc.args, io.Discard)
+		if err != nil || c.UnderlayMTU != tc.want {
+			t.Errorf("%v: %v, underlay MTU %d, want %d", tc.args, err, c.UnderlayMTU, tc.want)
+		}
+	}
+	_, err := parseConfig([]string{"--host", "h", "--underlay-mtu", "70000"}, io.Discard)
+	if want := "--underlay-mtu: 70000 is not an MTU from 576 to 65535"; err == nil || err.Error() != want {
+		t.Errorf("--underlay-mtu 70000: %v, want %q", err, want)
 	}
 }
 

@@ -18,7 +18,10 @@ func (d *daemon) startLinuxBridge(ctx context.Context, quantumDBID string) (agen
 		QuantumDBID:       quantumDBID,
 		InterfaceMappings: d.cfg.InterfaceMappings,
 		VXLANLocalIP:      d.cfg.VXLANLocalIP,
-		Panics:            d.panics,
+		// The links get the MTU the networks show (the provider extension).
+		MTU:      agent.GuestMTU(agent.NetworkTypeVLAN, d.cfg.UnderlayMTU),
+		VXLANMTU: agent.GuestMTU(agent.NetworkTypeVXLAN, d.cfg.UnderlayMTU),
+		Panics:   d.panics,
 	}, d.log.With("component", "linuxbridge"))
 	if err != nil {
 		return nil, err

@@ -61,7 +61,8 @@ func (d *daemon) start(ctx context.Context) (_ *wiring, err error) {
 	}
 	w.parts.dp = dp
 	cfg, log := d.cfg, d.log
-	ag := agent.New(store, agent.Config{Host: cfg.Host, VLANRanges: cfg.VLANRanges, PhysicalNetworks: d.physicalNetworks()}, log)
+	ag := agent.New(store, agent.Config{Host: cfg.Host, VLANRanges: cfg.VLANRanges,
+		PhysicalNetworks: d.physicalNetworks(), UnderlayMTU: cfg.UnderlayMTU}, log)
 	w.watchdog = watchdogInterval(log)
 	reg, agentMetrics, apiMetrics := d.newMetrics(ag, dp)
 	rec := agent.NewReconciler(store, dp, cfg.Host, resyncPeriod(cfg.Resync, w.watchdog, log), agentMetrics, log.With("component", "reconciler"))

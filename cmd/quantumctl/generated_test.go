@@ -62,7 +62,7 @@ func TestManPage(t *testing.T) {
 			t.Errorf("the man page does not describe %s", c.name)
 		}
 	}
-	for _, opt := range []string{`"--wait" " status"`, `"--wait-timeout" " duration"`, `"-q, --quiet"`, `"-o, --output" " format"`, `"--socket" " path"`} {
+	for _, opt := range []string{`"--wait" " status"`, `"--wait-timeout" " duration"`, `"-q, --quiet"`, `"-o, --output" " format"`, `"--socket" " path"`, `.B "--version"`} {
 		if !strings.Contains(page, opt) {
 			t.Errorf("the man page lacks the option %s", opt)
 		}

@@ -25,6 +25,7 @@ func writeManPage(w io.Writer, root *cobra.Command) error {
 	b.WriteString(manHead)
 	b.WriteString(".SH GLOBAL OPTIONS\nThey may come before or after the command.\n")
 	manFlags(&b, root.PersistentFlags())
+	b.WriteString(manVersion)
 	b.WriteString(".SH COMMANDS\n")
 	notes := commandNotes()
 	group := ""

@@ -19,6 +19,8 @@ quantumctl \- command-line client of quantum-agent
 .br
 .B quantumctl help
 .RI [ command ]
+.br
+.B quantumctl \-\-version
 .SH DESCRIPTION
 .B quantumctl
 talks to
@@ -38,6 +40,15 @@ For scripts, creates print the new id alone with
 prints the API's own JSON, and the exit status tells a fault from a usage
 error (see
 .BR "EXIT STATUS" ).
+`
+
+// manVersion is --version among the global options: main answers it
+// before the command tree is built (version.go), so it is not a flag of
+// the tree that manFlags lists.
+const manVersion = `.TP
+.B "\-\-version"
+Print quantumctl's version and exit; given alone, as
+.BR "quantumctl \-\-version" .
 `
 
 // commandNotes are man-only sentences after a command's summary.
