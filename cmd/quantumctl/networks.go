@@ -66,6 +66,7 @@ func setupNetShow(*pflag.FlagSet) runFunc {
 			row(w, "Network type", n.NetworkType)
 			row(w, "Physical network", n.PhysicalNetwork)
 			row(w, "Segmentation id", itoa0(n.SegmentationID))
+			row(w, "MTU", itoa0(n.MTU)) // the guest MTU a compute driver sets
 			row(w, "Ports", itoa(len(n.Ports)))
 			if len(n.Ports) > 0 {
 				io.WriteString(w, "\n")

@@ -127,6 +127,7 @@ func TestCommands(t *testing.T) {
 				"Network type      -\n" +
 				"Physical network  -\n" +
 				"Segmentation id   -\n" +
+				"MTU               -\n" +
 				"Ports             2\n" +
 				"\n" +
 				"PORT  STATE   OP-STATUS  ATTACHMENT  STATUS\n" +
