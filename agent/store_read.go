@@ -121,6 +121,22 @@ func (s *Store) port(ctx context.Context, tenant, netID, portID string) (qdb.Por
 	return p, &atts[0], nil
 }
 
+// attachment returns the attachment plugged into the port of the tenant's
+// network (nil: none), or the right not-found. One of this host's, from
+// the cache, costs no round trip: it references its port (the schema keeps
+// the port while it exists) and names its network, whose tenant the cache
+// knows. Any other is read with port's select transaction.
+func (s *Store) attachment(ctx context.Context, tenant, netID, portID string) (*qdb.Attachment, error) {
+	if att := s.cachedAttachmentOn(ctx, portID); att != nil && att.Network == netID {
+		if _, err := s.network(ctx, tenant, netID); err != nil {
+			return nil, err
+		}
+		return att, nil
+	}
+	_, att, err := s.port(ctx, tenant, netID, portID)
+	return att, err
+}
+
 // cachedAttachmentOn returns this host's attachment on the port from the
 // cache, nil when the cache holds none (another host's, or none at all).
 func (s *Store) cachedAttachmentOn(ctx context.Context, portID string) *qdb.Attachment {
