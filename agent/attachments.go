@@ -15,7 +15,7 @@ import (
 // writes back.
 
 func (a *Agent) GetAttachment(ctx context.Context, tenant, netID, portID string) (*Attachment, error) {
-	_, att, err := a.store.port(ctx, tenant, netID, portID)
+	att, err := a.store.attachment(ctx, tenant, netID, portID)
 	if err != nil || att == nil {
 		return nil, err
 	}

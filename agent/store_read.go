@@ -92,8 +92,20 @@ func (s *Store) network(ctx context.Context, tenant, id string) (qdb.Network, er
 }
 
 // port returns the port of the tenant's network and the attachment plugged
-// into it (nil: none), or the right not-found: one select transaction.
+// into it (nil: none), or the right not-found: one select transaction. An
+// attachment of this host comes from the cache (its index on port), and then
+// only the port is selected, by UUID: a select on Attachment.port is a scan
+// of every attachment of the fleet on the server (ovsdb-server uses no index
+// but _uuid's in a where clause), and an agent waiting for its own plug to
+// be UP reads it on every change.
 func (s *Store) port(ctx context.Context, tenant, netID, portID string) (qdb.Port, *qdb.Attachment, error) {
+	if att := s.cachedAttachmentOn(ctx, portID); att != nil {
+		p, err := s.portRow(ctx, tenant, netID, portID)
+		if err != nil {
+			return p, nil, err
+		}
+		return p, att, nil
+	}
 	res, err := s.readPort(ctx, tenant, netID, portID, selectOp(qdb.AttachmentTable, eq("port", ovsdb.UUID{GoUUID: portID})))
 	if err != nil {
 		return qdb.Port{}, nil, err
@@ -107,6 +119,32 @@ func (s *Store) port(ctx context.Context, tenant, netID, portID string) (qdb.Por
 		return p, nil, err
 	}
 	return p, &atts[0], nil
+}
+
+// attachment returns the attachment plugged into the port of the tenant's
+// network (nil: none), or the right not-found. One of this host's, from
+// the cache, costs no round trip: it references its port (the schema keeps
+// the port while it exists) and names its network, whose tenant the cache
+// knows. Any other is read with port's select transaction.
+func (s *Store) attachment(ctx context.Context, tenant, netID, portID string) (*qdb.Attachment, error) {
+	if att := s.cachedAttachmentOn(ctx, portID); att != nil && att.Network == netID {
+		if _, err := s.network(ctx, tenant, netID); err != nil {
+			return nil, err
+		}
+		return att, nil
+	}
+	_, att, err := s.port(ctx, tenant, netID, portID)
+	return att, err
+}
+
+// cachedAttachmentOn returns this host's attachment on the port from the
+// cache, nil when the cache holds none (another host's, or none at all).
+func (s *Store) cachedAttachmentOn(ctx context.Context, portID string) *qdb.Attachment {
+	att := &qdb.Attachment{Port: portID}
+	if uuid.Validate(portID) != nil || s.client.Get(ctx, att) != nil || att.Port != portID || att.Host != s.host {
+		return nil
+	}
+	return att
 }
 
 // portRow returns the port of the tenant's network alone: a select by UUID,

@@ -38,16 +38,18 @@ type agentSample struct {
 }
 
 // startFleetAgent starts bin as host in netns, its Quantum DB remotes
-// being upstreams (through a counting proxy); it does not wait for it.
-func startFleetAgent(b *testing.B, bin, netns, host string, upstreams []string) *fleetAgent {
+// being upstreams (through a counting proxy), with extra flags; it does not
+// wait for it.
+func startFleetAgent(b *testing.B, bin, netns, host string, upstreams []string, extra ...string) *fleetAgent {
 	b.Helper()
 	dir := testutil.ShortDir(b) // the agent's socket and the proxy's
 	proxy, remotes := newCountingProxy(b, dir, upstreams)
 	a := &fleetAgent{host: host, netns: netns, socket: filepath.Join(dir, "q.sock"), proxy: proxy,
 		metrics: metricsClientIn(netns)}
-	a.proc = testbed.StartProcess(b, "agent "+host, exec.Command("ip", "netns", "exec", netns, bin,
+	args := append([]string{"netns", "exec", netns, bin,
 		"--datapath", "linuxbridge", "--socket", a.socket, "--quantum-db", remotes, "--host", host,
-		"--metrics-listen", metricsAddr, "--log-level", "warn"))
+		"--metrics-listen", metricsAddr, "--log-level", "warn"}, extra...)
+	a.proc = testbed.StartProcess(b, "agent "+host, exec.Command("ip", args...))
 	a.api = client.New(a.socket, client.WithTimeout(time.Minute))
 	return a
 }

@@ -83,6 +83,14 @@ func relaysCPU(relays []*testbed.Relay) float64 {
 	return s
 }
 
+func membersCPU(members []*testbed.Member) float64 {
+	var s float64
+	for _, m := range members {
+		s += cpuSeconds(m.PID())
+	}
+	return s
+}
+
 var raftLog = regexp.MustCompile(`(?m)^Log: \[(\d+), (\d+)\]`)
 
 // raftLastIndex is the last index of the member's Raft log, from its

@@ -39,22 +39,22 @@ func fleetTable(w io.Writer) {
 	r0 := fleetResults[0]
 	fmt.Fprintf(w, "### Fleet scale: K agents, %d attachments of other hosts preloaded, %d sequential plugs on one host\n\n", r0.preload, r0.plugs)
 	fmt.Fprintln(w, "Linux-bridge agents, each in its own namespace, on a 3-member Raft Quantum DB; \"relay\": one OVSDB relay per",
-		"BENCH_FLEET_PER_RELAY agents in front of it. Idle agents: the K-1 without the burst, measured from just before the first",
+		"BENCH_FLEET_PER_RELAY agents in front of it; \"members\": direct with --quantum-db-leader-only=false. Idle agents: the K-1 without the burst, measured from just before the first",
 		"plug until every agent is quiet again. CPU from /proc/PID/stat (user+system); passes from /metrics",
 		"(quantum_agent_reconcile_passes_total, every label summed); bytes: what a counting proxy between the agent and its",
 		"remotes passed from the server to the agent, divided by the Raft log entries the leader appended during the burst",
 		"(one per committed transaction); RSS: VmRSS after the burst; leader/relay CPU: their /proc/PID/stat over the burst",
 		"divided by the plugs.")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| agent | DB path | K | idle agents' CPU-s total (per agent) | passes per idle agent, mean (max) | bytes per idle agent per remote txn (per plug) | txns | idle VmRSS mean (max) | busy VmRSS | leader CPU per plug | relay CPU per plug | plug → UP p50 / p99 | burst | fleet ready |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| agent | DB path | K | idle agents' CPU-s total (per agent) | passes per idle agent, mean (max) | bytes per idle agent per remote txn (per plug) | txns | idle VmRSS mean (max) | busy VmRSS | leader CPU per plug | relay CPU per plug | followers' CPU per plug | plug → UP p50 / p99 | burst | fleet ready |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range fleetResults {
 		path := r.mode
 		if r.relays > 0 {
 			path = fmt.Sprintf("%d relay(s)", r.relays)
 		}
 		if r.p50 == 0 {
-			fmt.Fprintf(w, "| %s | %s | %d | %s |||||||||||\n", r.bin.label, path, r.k, r.note)
+			fmt.Fprintf(w, "| %s | %s | %d | %s ||||||||||||\n", r.bin.label, path, r.k, r.note)
 			continue
 		}
 		idle := "–"
@@ -67,8 +67,8 @@ func fleetTable(w io.Writer) {
 			bytes = fmt.Sprintf("%.0f B (%.0f B)", r.bytesPerTxn, r.bytesPerPlug)
 			rss = fmt.Sprintf("%.1f MiB (%.1f)", r.rssMean, r.rssMax)
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %d | %s | %.1f MiB | %s | %s | %.1f / %.1f ms | %.1f s | %.1f s |\n",
-			r.bin.label, path, r.k, idle, passes, bytes, r.txns, rss, r.busyRSS, ms(r.leaderMsPlug), ms(r.relayMsPlug),
+		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %d | %s | %.1f MiB | %s | %s | %s | %.1f / %.1f ms | %.1f s | %.1f s |\n",
+			r.bin.label, path, r.k, idle, passes, bytes, r.txns, rss, r.busyRSS, ms(r.leaderMsPlug), ms(r.relayMsPlug), ms(r.followersMsPlug),
 			r.p50.Seconds()*1000, r.p99.Seconds()*1000, r.burst.Seconds(), r.startT.Seconds())
 	}
 	fmt.Fprintln(w)

@@ -18,7 +18,7 @@ import (
 // fleetConfig is what BenchmarkFleet runs, from the environment.
 type fleetConfig struct {
 	ks       []int    // BENCH_FLEET_K: agents per scenario (default 1,10,40)
-	modes    []string // BENCH_FLEET_MODES: direct, relay (default both)
+	modes    []string // BENCH_FLEET_MODES: direct, relay, members (default direct,relay)
 	preload  int      // BENCH_FLEET_PRELOAD: attachments of other hosts (default 50,000)
 	plugs    int      // BENCH_FLEET_PLUGS: the burst on the busy host (default 500)
 	perRelay int      // BENCH_FLEET_PER_RELAY: agents per relay (default 20)
@@ -57,8 +57,8 @@ func fleetConfigFromEnv(b *testing.B) fleetConfig {
 		c.bins = append(c.bins, fleetBin{"BENCH_AGENT_BIN", p})
 	}
 	for _, m := range c.modes {
-		if m != "direct" && m != "relay" {
-			b.Fatalf("BENCH_FLEET_MODES: %q is neither direct nor relay", m)
+		if m != "direct" && m != "relay" && m != "members" {
+			b.Fatalf("BENCH_FLEET_MODES: %q is none of direct, relay, members", m)
 		}
 	}
 	return c
@@ -128,6 +128,11 @@ func BenchmarkFleet(b *testing.B) {
 		for _, k := range cfg.ks {
 			for _, mode := range cfg.modes {
 				for _, bin := range cfg.bins {
+					if mode == "members" && bin.label != "this tree" {
+						recordFleet(fleetResult{bin: bin, mode: mode, k: k, preload: cfg.preload, plugs: cfg.plugs,
+							note: "not run: --quantum-db-leader-only is this tree's flag"})
+						continue
+					}
 					if prev, ok := notReady[bin.label+"/"+mode]; ok {
 						recordFleet(fleetResult{bin: bin, mode: mode, k: k, preload: cfg.preload, plugs: cfg.plugs,
 							note: fmt.Sprintf("not run: not ready at K=%d", prev)})
@@ -162,27 +167,30 @@ func addLBDevices(b *testing.B, ns string, n int) []string {
 
 // fleetResult is one scenario's measurements.
 type fleetResult struct {
-	bin           fleetBin
-	mode          string
-	k, relays     int
-	preload       int
-	plugs         int
-	idle          int
-	idleCPU       float64 // CPU-s of all idle agents over the burst
-	passesMean    float64 // reconcile passes per idle agent over the burst
-	passesMax     float64
-	bytesPerTxn   float64 // bytes per idle agent per remote transaction
-	bytesPerPlug  float64
-	txns          int64 // Raft log entries the leader appended over the burst
-	rssMean       float64
-	rssMax        float64
-	busyRSS       float64
-	leaderMsPlug  float64
-	relayMsPlug   float64
-	p50, p99      time.Duration
-	burst, startT time.Duration
-	triggers      string // an idle agent's passes by trigger, when labelled
-	note          string
+	bin          fleetBin
+	mode         string
+	k, relays    int
+	preload      int
+	plugs        int
+	idle         int
+	idleCPU      float64 // CPU-s of all idle agents over the burst
+	passesMean   float64 // reconcile passes per idle agent over the burst
+	passesMax    float64
+	bytesPerTxn  float64 // bytes per idle agent per remote transaction
+	bytesPerPlug float64
+	txns         int64 // Raft log entries the leader appended over the burst
+	rssMean      float64
+	rssMax       float64
+	busyRSS      float64
+	leaderMsPlug float64
+	relayMsPlug  float64
+	// followersMsPlug is the other members' CPU per plug (summed): in
+	// "members" mode they serve agents too.
+	followersMsPlug float64
+	p50, p99        time.Duration
+	burst, startT   time.Duration
+	triggers        string // an idle agent's passes by trigger, when labelled
+	note            string
 }
 
 func (r fleetResult) summary() string {
@@ -201,6 +209,14 @@ func (e *fleetEnv) run(bin fleetBin, mode string, k int) fleetResult {
 	e.runs++
 	r := fleetResult{bin: bin, mode: mode, k: k, preload: e.cfg.preload, plugs: e.cfg.plugs, idle: k - 1}
 	upstreams := func(int) []string { return strings.Split(e.cluster.Endpoints(), ",") }
+	// "members" is direct with --quantum-db-leader-only=false: each agent
+	// stays on the member it reaches (spread by host), and libovsdb does not
+	// monitor _Server, whose Database row (its Raft index) changes at every
+	// commit and so reaches every leader-only client.
+	var args []string
+	if mode == "members" {
+		args = []string{"--quantum-db-leader-only=false"}
+	}
 	var relays []*testbed.Relay
 	if mode == "relay" {
 		r.relays = (k + e.cfg.perRelay - 1) / e.cfg.perRelay
@@ -219,7 +235,7 @@ func (e *fleetEnv) run(bin fleetBin, mode string, k int) fleetResult {
 	}
 
 	start := time.Now()
-	agents := []*fleetAgent{startFleetAgent(b, bin.path, e.busy.NetNS, fmt.Sprintf("fleet-busy-%d", e.runs), upstreams(0))}
+	agents := []*fleetAgent{startFleetAgent(b, bin.path, e.busy.NetNS, fmt.Sprintf("fleet-busy-%d", e.runs), upstreams(0), args...)}
 	defer func() {
 		for _, a := range agents {
 			a.stop()
@@ -231,7 +247,7 @@ func (e *fleetEnv) run(bin fleetBin, mode string, k int) fleetResult {
 			r.note = fmt.Sprintf("cut short: MemAvailable %d MiB after %d agents", avail, len(agents))
 			return r
 		}
-		agents = append(agents, startFleetAgent(b, bin.path, e.idle[i-1].NetNS, fmt.Sprintf("fleet-hv%03d", i), upstreams(i)))
+		agents = append(agents, startFleetAgent(b, bin.path, e.idle[i-1].NetNS, fmt.Sprintf("fleet-hv%03d", i), upstreams(i), args...))
 		if len(agents)%fleetWave == 0 {
 			if err := waitFleetReady(agents[len(agents)-fleetWave:], e.cfg.ready); err != nil {
 				r.note = "not ready: " + err.Error()
@@ -251,6 +267,8 @@ func (e *fleetEnv) run(bin fleetBin, mode string, k int) fleetResult {
 	before := sampleAll(idle)
 	leaderCPU0, log0 := cpuSeconds(leader.PID()), raftLastIndex(leader.Status())
 	relayCPU0 := relaysCPU(relays)
+	followers := e.followers(leader)
+	followersCPU0 := membersCPU(followers)
 	lat, burst, err := e.burst(agents[0].api)
 	if err != nil {
 		r.note = err.Error()
@@ -267,6 +285,7 @@ func (e *fleetEnv) run(bin fleetBin, mode string, k int) fleetResult {
 	if relays != nil {
 		r.relayMsPlug = (relaysCPU(relays) - relayCPU0) * 1000 / float64(r.plugs)
 	}
+	r.followersMsPlug = (membersCPU(followers) - followersCPU0) * 1000 / float64(r.plugs)
 	slices.Sort(lat)
 	r.p50, r.p99 = percentile(lat, 50), percentile(lat, 99)
 	r.busyRSS = float64(agents[0].sample().rssKiB) / 1024
@@ -291,6 +310,17 @@ func (e *fleetEnv) run(bin fleetBin, mode string, k int) fleetResult {
 		r.triggers = idle[0].passesByTrigger()
 	}
 	return r
+}
+
+// followers are the members but leader.
+func (e *fleetEnv) followers(leader *testbed.Member) []*testbed.Member {
+	var out []*testbed.Member
+	for _, m := range e.cluster.Members {
+		if m != leader {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // burst creates a local network through the busy agent, then plugs one

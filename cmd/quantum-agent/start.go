@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/activation"
+	sd "github.com/coreos/go-systemd/v22/daemon"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quantum-agent/quantum-agent/agent"
@@ -52,7 +53,7 @@ func (d *daemon) start(ctx context.Context) (_ *wiring, err error) {
 			w.close()
 		}
 	}()
-	if err = d.registerChassis(ctx, store); err != nil {
+	if err = d.registerHost(ctx, store); err != nil {
 		return nil, err
 	}
 	dp, err := d.startDatapath(ctx, store.ID())
@@ -98,17 +99,34 @@ func (d *daemon) physicalNetworks() []string {
 }
 
 // openStore connects to the Quantum DB, retrying until it answers or the
-// agent is told to stop: at boot the DB may come up after the agent.
+// agent is told to stop: at boot the DB may come up after the agent. An
+// attempt has no deadline of its own: each connection try is bounded inside
+// (dbconn's ConnectAttempt, then the next endpoint), and what follows, the
+// initial monitor load, grows with the database (a deadline here cut it at
+// a large one, and the agent refetched it forever, never ready).
 func (d *daemon) openStore(ctx context.Context) (*agent.Store, error) {
 	var store *agent.Store
-	err := d.retry(ctx, "the Quantum DB", func(ctx context.Context) error {
-		attemptCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
+	err := d.retry(ctx, "connecting to the Quantum DB", func(ctx context.Context) error {
 		var err error
-		store, err = agent.OpenStore(attemptCtx, agent.StoreConfig{Endpoints: d.cfg.QuantumDB, Host: d.cfg.Host, AnyMember: !d.cfg.QuantumDBLeader, LibLogger: d.libLog, Panics: d.panics}, d.log)
+		store, err = agent.OpenStore(ctx, agent.StoreConfig{Endpoints: d.cfg.QuantumDB, Host: d.cfg.Host, AnyMember: !d.cfg.QuantumDBLeader, LibLogger: d.libLog, Panics: d.panics}, d.log)
 		return err
 	})
 	return store, err
+}
+
+// registerHost writes this host's Chassis row, retrying until it is
+// written or the agent is told to stop: a failed write (the leader changing,
+// the DB restarting under the agent) is a moment's wait, not a reason to
+// exit, just as the connect before it. While the connection is down the
+// write is not even tried: libovsdb rebuilds its cache when it reconnects,
+// and a cache read meanwhile races that.
+func (d *daemon) registerHost(ctx context.Context, store *agent.Store) error {
+	return d.retry(ctx, "registering host "+d.cfg.Host+" in the Quantum DB", func(ctx context.Context) error {
+		if !store.Connected() {
+			return fmt.Errorf("not connected: %s", store.Health())
+		}
+		return d.registerChassis(ctx, store)
+	})
 }
 
 // startDatapath starts the configured datapath; quantumDBID marks what it
@@ -127,7 +145,7 @@ func (d *daemon) startDatapath(ctx context.Context, quantumDBID string) (agent.D
 	if err != nil {
 		return nil, err
 	}
-	if err := d.retry(ctx, "Open vSwitch", dp.Start); err != nil { // as the Quantum DB, it may start after us
+	if err := d.retry(ctx, "connecting to Open vSwitch", dp.Start); err != nil { // as the Quantum DB, it may start after us
 		return nil, err
 	}
 	return dp, nil
@@ -135,7 +153,10 @@ func (d *daemon) startDatapath(ctx context.Context, quantumDBID string) (agent.D
 
 // retry calls f until it succeeds or ctx ends, waiting 200ms between the
 // first tries and doubling up to 5s: at boot, the databases may come up
-// after the agent. what names the thing awaited, for the log.
+// after the agent, and a Raft leader election fails a write for a moment.
+// what names the step ("connecting to ..."), for the log and for systemd's
+// STATUS= line: nothing is served yet, so that line is the readiness
+// reason an operator sees meanwhile (systemctl status).
 func (d *daemon) retry(ctx context.Context, what string, f func(context.Context) error) error {
 	wait := 200 * time.Millisecond
 	for {
@@ -143,10 +164,11 @@ func (d *daemon) retry(ctx context.Context, what string, f func(context.Context)
 		if err == nil {
 			return nil
 		}
-		d.log.Warn(what+" not reachable yet; retrying", "err", err, "retry_in", wait)
+		d.log.Warn(what+" failed; retrying", "err", err, "retry_in", wait)
+		_, _ = sd.SdNotify(false, "STATUS=not ready: "+what+" failed, retrying: "+err.Error())
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("stopped before %s answered: %w", what, err)
+			return fmt.Errorf("stopped before %s succeeded: %w", what, err)
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, 5*time.Second)
