@@ -14,6 +14,7 @@ import (
 
 	"github.com/quantum-agent/quantum-agent/agent"
 	"github.com/quantum-agent/quantum-agent/agent/agenttest"
+	qtestutil "github.com/quantum-agent/quantum-agent/internal/testutil"
 )
 
 // TestMetrics drives a reconciler with metrics on and checks what a scrape
@@ -67,10 +68,15 @@ quantum_agent_vlan_pool_free{physical_network="physnet1"} 99
 # TYPE quantum_agent_vlan_pool_size gauge
 quantum_agent_vlan_pool_size{physical_network="physnet1"} 100
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
-		"quantum_agent_attachments", "quantum_agent_networks", "quantum_agent_ports",
-		"quantum_agent_vlan_pool_free", "quantum_agent_vlan_pool_size"); err != nil {
-		t.Error(err)
+	// The gauges follow the cache's events, which libovsdb delivers just
+	// after the cache has the row that WaitAttachment saw: poll for them.
+	compare := func() error {
+		return testutil.GatherAndCompare(reg, strings.NewReader(want),
+			"quantum_agent_attachments", "quantum_agent_networks", "quantum_agent_ports",
+			"quantum_agent_vlan_pool_free", "quantum_agent_vlan_pool_size")
+	}
+	if !qtestutil.Poll(30*time.Second, 10*time.Millisecond, func() bool { return compare() == nil }) {
+		t.Error(compare())
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
