@@ -62,6 +62,36 @@ func BenchmarkCreateAndPlug(b *testing.B) {
 	}
 }
 
+// BenchmarkReconcilePass is the cost of one reconcile pass of a host with
+// size plugged ports (UP already, so the pass writes nothing): what each
+// change of this host's attachments costs the agent, and a create + plug
+// wakes a pass for the plug and one for the status it writes back.
+func BenchmarkReconcilePass(b *testing.B) {
+	for _, size := range benchSizes() {
+		b.Run(fmt.Sprintf("ports=%d", size), func(b *testing.B) {
+			cfg := agenttest.DefaultConfig()
+			a := agenttest.NewAt(b, benchServer(b), cfg)
+			c := context.Background()
+			n, err := a.CreateNetwork(c, "t", agent.NetworkSpec{Name: "big"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			preloadPlugged(b, a, n.ID, size)
+			r := agent.NewReconciler(a.Store(), agenttest.NewDatapath(agent.StatusUp), cfg.Host, 0, nil, agenttest.Logger(b))
+			if err := agent.ReconcileOnce(c, r); err != nil { // writes UP: not timed
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := agent.ReconcileOnce(c, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // benchServerCPU is benchServer with a function returning the CPU time the
 // real ovsdb-server has used so far (negative on the in-process server,
 // whose work is the benchmark's own).
