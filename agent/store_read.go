@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -56,12 +57,25 @@ func decodeRows[T any, PT interface {
 
 // attachmentsOn returns host's attachments from the cache, which holds those
 // of this store's host. (The filter matters on a server that ignores monitor
-// conditions, such as libovsdb's in-process one in tests.)
-func (s *Store) attachmentsOn(ctx context.Context, host string) ([]qdb.Attachment, error) {
-	var atts []qdb.Attachment
-	err := s.client.WhereCache(func(a *qdb.Attachment) bool { return a.Host == host }).List(ctx, &atts)
-	if err != nil {
-		return nil, unavailable(err)
+// conditions, such as libovsdb's in-process one in tests.) Every reconcile
+// pass reads them, and every plug wakes a pass or two: so it walks the
+// cache's rows in place and copies each match once, shallowly, where
+// libovsdb's WhereCache calls its predicate by reflection on every row and
+// then deep-copies each match twice. The shallow copy is safe: the cache
+// never modifies a row (an update replaces it with a new object), so what
+// a copy shares with it (AdminState's string) stays as read; the callers
+// only read the copies.
+func (s *Store) attachmentsOn(_ context.Context, host string) ([]qdb.Attachment, error) {
+	table := s.client.Cache().Table(qdb.AttachmentTable)
+	if table == nil {
+		return nil, unavailable(errors.New("the cache has no Attachment table"))
+	}
+	rows := table.RowsShallow()
+	atts := make([]qdb.Attachment, 0, len(rows))
+	for _, m := range rows {
+		if a, ok := m.(*qdb.Attachment); ok && a.Host == host {
+			atts = append(atts, *a)
+		}
 	}
 	return atts, nil
 }

@@ -89,10 +89,15 @@ func (t *tally) apply(table string, old, m model.Model) {
 	}
 }
 
-// recount resets the tally to the rows a reconcile pass read.
+// recount resets the tally to the rows a reconcile pass read. It runs on
+// every pass, and the events have almost always kept the tally right: so it
+// checks first (lookups) and rebuilds the maps only when they differ.
 func (t *tally) recount(nets []qdb.Network, atts []qdb.Attachment) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.holds(nets, atts) {
+		return
+	}
 	t.reset(len(nets), len(atts))
 	for _, n := range nets {
 		t.networks[n.UUID] = true
@@ -100,6 +105,26 @@ func (t *tally) recount(nets []qdb.Network, atts []qdb.Attachment) {
 	for i := range atts {
 		t.set(atts[i].UUID, countOf(&atts[i]), true)
 	}
+}
+
+// holds tells whether the tally is exactly of these rows (mu held): as many
+// of each, every one recorded with its count. (The sums follow from the
+// rows: set keeps them together.)
+func (t *tally) holds(nets []qdb.Network, atts []qdb.Attachment) bool {
+	if len(t.networks) != len(nets) || len(t.attachments) != len(atts) {
+		return false
+	}
+	for _, n := range nets {
+		if !t.networks[n.UUID] {
+			return false
+		}
+	}
+	for i := range atts {
+		if c, ok := t.attachments[atts[i].UUID]; !ok || c != countOf(&atts[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func (t *tally) counts() Counts {

@@ -36,3 +36,33 @@ func TestTally(t *testing.T) {
 		t.Fatalf("counts after a recount = %+v", c)
 	}
 }
+
+// TestTallyRecountChecks: a recount of the rows the tally already holds
+// changes nothing, and one that differs from it in a single count, row or
+// network is taken as it is.
+func TestTallyRecountChecks(t *testing.T) {
+	tl := newTally("hv1")
+	nets := []qdb.Network{{UUID: "n"}}
+	atts := []qdb.Attachment{{UUID: "a", Host: "hv1", Status: StatusUp}, {UUID: "b", Host: "hv1", Status: StatusUp}}
+	for _, a := range atts {
+		tl.apply(qdb.AttachmentTable, nil, &a)
+	}
+	tl.apply(qdb.NetworkTable, nil, &nets[0])
+	tl.recount(nets, atts)
+	if c := tl.counts(); c.Networks != 1 || c.Attachments[StatusUp] != 2 {
+		t.Fatalf("counts after a recount of the same rows = %+v", c)
+	}
+	changed := []qdb.Attachment{atts[0], {UUID: "b", Host: "hv1", Status: StatusDown}}
+	tl.recount(nets, changed)
+	if c := tl.counts(); c.Attachments[StatusUp] != 1 || c.Attachments[StatusDown] != 1 {
+		t.Fatalf("counts after a recount with one status changed = %+v", c)
+	}
+	tl.recount(nets, []qdb.Attachment{atts[0], {UUID: "c", Host: "hv1", Status: StatusDown}})
+	if c := tl.counts(); c.Attachments[StatusUp] != 1 || c.Attachments[StatusDown] != 1 || len(tl.attachments) != 2 || tl.attachments["b"] != (attachmentCount{}) {
+		t.Fatalf("tally after a recount with one row replaced = %+v %+v", c, tl.attachments)
+	}
+	tl.recount([]qdb.Network{{UUID: "m"}}, atts)
+	if c := tl.counts(); c.Networks != 1 || !tl.networks["m"] || c.Attachments[StatusUp] != 2 {
+		t.Fatalf("counts after a recount with another network = %+v", c)
+	}
+}
