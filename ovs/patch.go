@@ -213,13 +213,20 @@ func (d *Datapath) planPatchUpdate(p *plan, snap *snapshot, port *vswitch.Port, 
 		opts = map[string]string{}
 	}
 	opts["peer"] = end.peer
-	row := &vswitch.Interface{UUID: iface.UUID, Type: "patch", Options: opts}
+	return d.planInterfaceType(p, port.Name, iface, "patch", opts)
+}
+
+// planInterfaceType sets an owned port's interface to type typ with
+// options opts (patch ends and tunnels: both are typed interfaces whose
+// options say where they lead).
+func (d *Datapath) planInterfaceType(p *plan, portName string, iface *vswitch.Interface, typ string, opts map[string]string) error {
+	row := &vswitch.Interface{UUID: iface.UUID, Type: typ, Options: opts}
 	ops, err := d.client.Where(row).Update(row, &row.Type, &row.Options)
 	if err != nil {
-		return fmt.Errorf("update patch interface %s: %w", port.Name, err)
+		return fmt.Errorf("update %s interface %s: %w", typ, portName, err)
 	}
 	p.ops = append(p.ops, ops...)
-	p.updated = append(p.updated, port.Name)
+	p.updated = append(p.updated, portName)
 	return nil
 }
 

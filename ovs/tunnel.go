@@ -166,13 +166,7 @@ func (d *Datapath) planTunnelUpdate(p *plan, snap *snapshot, port *vswitch.Port,
 		return nil
 	}
 	if opts := d.tunnelOptions(iface.Options, tn); iface.Type != "vxlan" || !maps.Equal(opts, iface.Options) {
-		row := &vswitch.Interface{UUID: iface.UUID, Type: "vxlan", Options: opts}
-		ops, err := d.client.Where(row).Update(row, &row.Type, &row.Options)
-		if err != nil {
-			return fmt.Errorf("update tunnel interface %s: %w", port.Name, err)
-		}
-		p.ops = append(p.ops, ops...)
-		p.updated = append(p.updated, port.Name)
+		return d.planInterfaceType(p, port.Name, iface, "vxlan", opts)
 	}
 	return nil
 }
